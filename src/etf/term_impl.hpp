@@ -36,7 +36,7 @@ struct OwnedBytes : Node {
 };
 
 // Tuples, lists and maps: a count and an array of Terms after the node.
-struct TupleNode : Node {
+struct alignas(Term) TupleNode : Node {
     std::uint32_t size;
     TupleNode(std::uint32_t n) noexcept : Node(Tag::Tuple), size(n) {}
     Term* elems() noexcept { return reinterpret_cast<Term*>(this + 1); }
@@ -47,7 +47,7 @@ struct ListNode : Node {
     ListNode(std::uint32_t n) noexcept : Node(Tag::List), size(n) {}
     Term* elems() noexcept { return reinterpret_cast<Term*>(this + 1); }
 };
-struct MapNode : Node {
+struct alignas(Term) MapNode : Node {
     std::uint32_t size; // pairs; 2*size Terms follow, key then value, keys strictly ascending
     MapNode(std::uint32_t n) noexcept : Node(Tag::Map), size(n) {}
     Term* kv() noexcept { return reinterpret_cast<Term*>(this + 1); }
@@ -118,6 +118,14 @@ struct TermAccess {
         t.tag_ = Tag::Float;
         t.v_.f = d;
         return t;
+    }
+    // Takes a heap term's node out of `t` (leaving []) without touching its count;
+    // nullptr for inline terms.
+    static Node* steal(Term& t) noexcept {
+        if (t.tag_ < Tag::Big) return nullptr;
+        Node* n = t.v_.p;
+        t.tag_ = Tag::Nil;
+        return n;
     }
     template <class T>
     static T* as(const Term& t) noexcept { return static_cast<T*>(t.v_.p); }

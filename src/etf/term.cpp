@@ -1,0 +1,472 @@
+// Term construction, typed access and node lifetime.
+#include "etf/term_impl.hpp"
+
+#include <edist/text.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+namespace edist {
+
+using detail::Tag;
+using detail::TermAccess;
+
+std::string_view kind_name(Kind k) noexcept {
+    switch (k) {
+    case Kind::Integer: return "integer";
+    case Kind::Float: return "float";
+    case Kind::Atom: return "atom";
+    case Kind::Reference: return "reference";
+    case Kind::Fun: return "fun";
+    case Kind::Export: return "external fun";
+    case Kind::Port: return "port";
+    case Kind::Pid: return "pid";
+    case Kind::Tuple: return "tuple";
+    case Kind::Map: return "map";
+    case Kind::Nil: return "[]";
+    case Kind::List: return "list";
+    case Kind::Binary: return "bit string";
+    }
+    return "?";
+}
+
+namespace detail {
+
+namespace {
+void* alloc_raw(std::size_t bytes) { return ::operator new(bytes); }
+} // namespace
+
+TupleNode* alloc_tuple(std::uint32_t n) {
+    return new (alloc_raw(sizeof(TupleNode) + std::size_t(n) * sizeof(Term))) TupleNode(n);
+}
+ListNode* alloc_list(std::uint32_t n) {
+    return new (alloc_raw(sizeof(ListNode) + std::size_t(n) * sizeof(Term))) ListNode(n);
+}
+MapNode* alloc_map(std::uint32_t n) {
+    return new (alloc_raw(sizeof(MapNode) + std::size_t(n) * 2 * sizeof(Term))) MapNode(n);
+}
+BinaryNode* alloc_binary(std::size_t bits) {
+    auto* b = new (alloc_raw(sizeof(BinaryNode) + (bits + 7) / 8)) BinaryNode();
+    b->bits = bits;
+    b->data = b->inline_bytes();
+    return b;
+}
+BinaryNode* alloc_sub_binary(Node* parent, const std::uint8_t* data, std::size_t bits) {
+    auto* b = new (alloc_raw(sizeof(BinaryNode))) BinaryNode();
+    parent->rc.fetch_add(1, std::memory_order_relaxed);
+    b->parent = parent;
+    b->data = data;
+    b->bits = bits;
+    return b;
+}
+
+namespace {
+
+bool is_heap(Tag t) noexcept { return t >= Tag::Big; }
+
+// A stack that lives on the C++ stack until it outgrows it.
+class NodeStack {
+public:
+    void push(Node* n) {
+        if (size_ < inline_.size()) {
+            inline_[size_++] = n;
+        } else {
+            spill_.push_back(n);
+        }
+    }
+    Node* pop() noexcept {
+        if (!spill_.empty()) {
+            Node* n = spill_.back();
+            spill_.pop_back();
+            return n;
+        }
+        return inline_[--size_];
+    }
+    bool empty() const noexcept { return size_ == 0 && spill_.empty(); }
+
+private:
+    std::array<Node*, 32> inline_{};
+    std::size_t size_ = 0;
+    std::vector<Node*> spill_;
+};
+
+} // namespace
+
+} // namespace detail
+
+// Drops a child's reference without recursing: a child that dies is queued instead.
+static void drop_child(Term& t, detail::NodeStack& stack) noexcept {
+    if (detail::Node* n = TermAccess::steal(t))
+        if (n->rc.fetch_sub(1, std::memory_order_acq_rel) == 1) stack.push(n);
+}
+
+void detail::destroy(Node* first) noexcept {
+    NodeStack stack;
+    stack.push(first);
+    while (!stack.empty()) {
+        Node* n = stack.pop();
+        auto drop = [&](Term& t) { drop_child(t, stack); };
+        switch (n->tag) {
+        case Tag::Tuple: {
+            auto* t = static_cast<TupleNode*>(n);
+            for (std::uint32_t i = 0; i < t->size; ++i) drop(t->elems()[i]);
+            t->~TupleNode();
+            ::operator delete(t);
+            break;
+        }
+        case Tag::List: {
+            auto* l = static_cast<ListNode*>(n);
+            for (std::uint32_t i = 0; i < l->size; ++i) drop(l->elems()[i]);
+            drop(l->tail);
+            l->~ListNode();
+            ::operator delete(l);
+            break;
+        }
+        case Tag::Map: {
+            auto* m = static_cast<MapNode*>(n);
+            for (std::uint32_t i = 0; i < 2 * m->size; ++i) drop(m->kv()[i]);
+            m->~MapNode();
+            ::operator delete(m);
+            break;
+        }
+        case Tag::Binary: {
+            auto* b = static_cast<BinaryNode*>(n);
+            if (b->parent && b->parent->rc.fetch_sub(1, std::memory_order_acq_rel) == 1) stack.push(b->parent);
+            b->~BinaryNode();
+            ::operator delete(b);
+            break;
+        }
+        case Tag::Fun: {
+            auto* f = static_cast<FunNode*>(n);
+            drop(f->fun.old_index);
+            drop(f->fun.old_uniq);
+            drop(f->fun.pid);
+            for (auto& v : f->fun.free_vars) drop(v);
+            delete f;
+            break;
+        }
+        case Tag::Big: delete static_cast<BigNode*>(n); break;
+        case Tag::Pid: delete static_cast<PidNode*>(n); break;
+        case Tag::Port: delete static_cast<PortNode*>(n); break;
+        case Tag::Ref: delete static_cast<RefNode*>(n); break;
+        case Tag::Nil: delete static_cast<OwnedBytes*>(n); break;
+        default: break; // inline tags never own a node
+        }
+    }
+}
+
+void Term::retain() const noexcept {
+    if (detail::is_heap(tag_)) v_.p->rc.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Term::release() noexcept {
+    if (detail::is_heap(tag_) && v_.p->rc.fetch_sub(1, std::memory_order_acq_rel) == 1) detail::destroy(v_.p);
+}
+
+// --- Construction ---------------------------------------------------------------------------
+
+Term::Term(double d) : tag_(Tag::Float) {
+    if (!std::isfinite(d)) {
+        tag_ = Tag::Nil;
+        throw Error(atoms::badarg, "Erlang floats are finite: NaN and infinities have no term");
+    }
+    v_.f = d;
+}
+
+Term::Term(BigInt value) {
+    if (value.fits_int64()) {
+        tag_ = Tag::Small;
+        v_.i = value.to_int64();
+    } else {
+        tag_ = Tag::Big;
+        v_.p = new detail::BigNode(std::move(value));
+    }
+}
+
+Term::Term(const Pid& p) : tag_(Tag::Pid) { v_.p = new detail::PidNode(p); }
+Term::Term(const Port& p) : tag_(Tag::Port) { v_.p = new detail::PortNode(p); }
+Term::Term(const Ref& r) : tag_(Tag::Ref) {
+    if (r.len < 1 || r.len > Ref::max_words) {
+        tag_ = Tag::Nil;
+        throw Error(atoms::badarg, "a reference has 1 to 5 words");
+    }
+    v_.p = new detail::RefNode(r);
+}
+Term::Term(const Export& e) noexcept : tag_(Tag::Export), aux_(e.arity) {
+    v_.u = (std::uint64_t(e.module.index()) << 32) | e.function.index();
+}
+
+Term binary(std::span<const std::uint8_t> bytes) {
+    auto* b = detail::alloc_binary(bytes.size() * 8);
+    if (!bytes.empty()) std::memcpy(b->inline_bytes(), bytes.data(), bytes.size());
+    return TermAccess::adopt(Tag::Binary, b);
+}
+Term binary(std::string_view bytes) {
+    return binary(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+Term binary(std::vector<std::uint8_t>&& bytes) {
+    if (bytes.size() < 256) return binary(std::span<const std::uint8_t>(bytes));
+    auto* owner = new detail::OwnedBytes(std::move(bytes));
+    auto* b = detail::alloc_sub_binary(owner, owner->bytes.data(), owner->bytes.size() * 8);
+    owner->rc.fetch_sub(1, std::memory_order_relaxed); // the sub-binary holds the only reference
+    return TermAccess::adopt(Tag::Binary, b);
+}
+Term bitstring(std::span<const std::uint8_t> bytes, std::size_t bit_size) {
+    if (bytes.size() != (bit_size + 7) / 8)
+        throw Error(atoms::badarg, "bitstring: byte count does not match the bit size");
+    auto* b = detail::alloc_binary(bit_size);
+    if (!bytes.empty()) {
+        std::memcpy(b->inline_bytes(), bytes.data(), bytes.size());
+        if (unsigned rest = bit_size % 8) b->inline_bytes()[bytes.size() - 1] &= static_cast<std::uint8_t>(0xFF << (8 - rest));
+    }
+    return TermAccess::adopt(Tag::Binary, b);
+}
+
+Atom atom(std::string_view utf8) { return Atom(utf8); }
+
+namespace {
+// Decodes one UTF-8 sequence; -1 when invalid.
+long next_code_point(std::string_view s, std::size_t& i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+        ++i;
+        return c;
+    }
+    std::size_t n = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 0;
+    if (n == 0 || i + n >= s.size()) return -1;
+    long cp = c & (0x3F >> n);
+    for (std::size_t k = 1; k <= n; ++k) {
+        auto cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc & 0xC0) != 0x80) return -1;
+        cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr long min_for_len[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
+    i += n + 1;
+    return cp;
+}
+} // namespace
+
+Term string(std::string_view utf8) {
+    std::vector<Term> cps;
+    cps.reserve(utf8.size());
+    for (std::size_t i = 0; i < utf8.size();) {
+        long cp = next_code_point(utf8, i);
+        if (cp < 0) throw Error(atoms::badarg, "string: invalid UTF-8 at byte " + std::to_string(i));
+        cps.emplace_back(cp);
+    }
+    return list_from(std::move(cps));
+}
+
+Term tuple_from(std::vector<Term> elements) {
+    auto* t = detail::alloc_tuple(static_cast<std::uint32_t>(elements.size()));
+    for (std::size_t i = 0; i < elements.size(); ++i) new (&t->elems()[i]) Term(std::move(elements[i]));
+    return TermAccess::adopt(Tag::Tuple, t);
+}
+
+Term list_from(std::vector<Term> elements, Term tail) {
+    // Keep one canonical shape: a list's tail is never itself a list.
+    while (tail.is_list() && !tail.is_nil()) {
+        ListView more = tail.as_list();
+        elements.insert(elements.end(), more.elements.begin(), more.elements.end());
+        Term next = *more.tail;
+        tail = std::move(next);
+    }
+    if (elements.empty()) return tail;
+    auto* l = detail::alloc_list(static_cast<std::uint32_t>(elements.size()));
+    for (std::size_t i = 0; i < elements.size(); ++i) new (&l->elems()[i]) Term(std::move(elements[i]));
+    l->tail = std::move(tail);
+    return TermAccess::adopt(Tag::List, l);
+}
+
+Term map_from(std::vector<std::pair<Term, Term>> pairs) {
+    auto* m = detail::alloc_map(static_cast<std::uint32_t>(pairs.size()));
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        new (&m->kv()[2 * i]) Term(std::move(pairs[i].first));
+        new (&m->kv()[2 * i + 1]) Term(std::move(pairs[i].second));
+    }
+    detail::sort_map_last_wins(m);
+    return TermAccess::adopt(Tag::Map, m);
+}
+Term map(std::initializer_list<std::pair<Term, Term>> pairs) {
+    return map_from(std::vector<std::pair<Term, Term>>(pairs));
+}
+
+Term fun(FunData data) {
+    if (!data.old_index.is_integer() || !data.old_uniq.is_integer() || !data.pid.is_pid())
+        throw Error(atoms::badarg, "fun: old_index and old_uniq must be integers and pid a pid");
+    return TermAccess::adopt(Tag::Fun, new detail::FunNode(std::move(data)));
+}
+
+// --- Inspection -----------------------------------------------------------------------------
+
+Kind Term::kind() const noexcept {
+    switch (tag_) {
+    case Tag::Nil: return Kind::Nil;
+    case Tag::Atom: return Kind::Atom;
+    case Tag::Small:
+    case Tag::Big: return Kind::Integer;
+    case Tag::Float: return Kind::Float;
+    case Tag::Export: return Kind::Export;
+    case Tag::Binary: return Kind::Binary;
+    case Tag::List: return Kind::List;
+    case Tag::Tuple: return Kind::Tuple;
+    case Tag::Map: return Kind::Map;
+    case Tag::Pid: return Kind::Pid;
+    case Tag::Port: return Kind::Port;
+    case Tag::Ref: return Kind::Reference;
+    case Tag::Fun: return Kind::Fun;
+    }
+    return Kind::Nil;
+}
+
+bool Term::is_proper_list() const noexcept {
+    return is_nil() || (tag_ == Tag::List && static_cast<detail::ListNode*>(v_.p)->tail.is_nil());
+}
+bool Term::is_binary() const noexcept {
+    return tag_ == Tag::Binary && static_cast<detail::BinaryNode*>(v_.p)->bits % 8 == 0;
+}
+
+void Term::fail_expected(std::string_view what) const {
+    std::string shown = to_string(*this);
+    if (shown.size() > 200) shown = shown.substr(0, 200) + "...";
+    throw Error(atoms::badarg, "expected " + std::string(what) + ", got " + shown);
+}
+
+Atom Term::as_atom() const {
+    if (!is_atom()) fail_expected("an atom");
+    return Atom::from_index(static_cast<std::uint32_t>(v_.u));
+}
+bool Term::as_bool() const {
+    if (is_atom(atoms::true_)) return true;
+    if (is_atom(atoms::false_)) return false;
+    fail_expected("a boolean");
+    return false;
+}
+std::int64_t Term::as_int64() const {
+    if (tag_ == Tag::Small) return v_.i;
+    if (tag_ == Tag::Big) throw Error(atoms::badarg, "integer does not fit in 64 bits");
+    fail_expected("an integer");
+    return 0;
+}
+BigInt Term::as_bigint() const {
+    if (tag_ == Tag::Small) return BigInt(v_.i);
+    if (tag_ == Tag::Big) return static_cast<detail::BigNode*>(v_.p)->value;
+    fail_expected("an integer");
+    return {};
+}
+double Term::as_double() const {
+    if (tag_ != Tag::Float) fail_expected("a float");
+    return v_.f;
+}
+double Term::as_number() const {
+    if (tag_ == Tag::Float) return v_.f;
+    if (tag_ == Tag::Small) return static_cast<double>(v_.i);
+    if (tag_ == Tag::Big) return static_cast<detail::BigNode*>(v_.p)->value.to_double();
+    fail_expected("a number");
+    return 0;
+}
+
+std::span<const std::uint8_t> Term::as_binary() const {
+    if (!is_binary()) fail_expected("a binary");
+    auto* b = static_cast<detail::BinaryNode*>(v_.p);
+    return {b->data, b->bits / 8};
+}
+std::string_view Term::as_binary_view() const {
+    auto s = as_binary();
+    return {reinterpret_cast<const char*>(s.data()), s.size()};
+}
+std::span<const std::uint8_t> Term::bitstring_bytes() const {
+    if (tag_ != Tag::Binary) fail_expected("a bit string");
+    auto* b = static_cast<detail::BinaryNode*>(v_.p);
+    return {b->data, b->byte_size()};
+}
+std::size_t Term::bit_size() const {
+    if (tag_ != Tag::Binary) fail_expected("a bit string");
+    return static_cast<detail::BinaryNode*>(v_.p)->bits;
+}
+
+std::span<const Term> Term::as_tuple() const {
+    if (tag_ != Tag::Tuple) fail_expected("a tuple");
+    auto* t = static_cast<detail::TupleNode*>(v_.p);
+    return {t->elems(), t->size};
+}
+std::size_t Term::tuple_size() const {
+    return tag_ == Tag::Tuple ? static_cast<detail::TupleNode*>(v_.p)->size : 0;
+}
+const Term& Term::operator[](std::size_t i) const {
+    auto t = as_tuple();
+    if (i >= t.size())
+        throw Error(atoms::badarg, "tuple index " + std::to_string(i) + " out of range for a tuple of " +
+                                       std::to_string(t.size()));
+    return t[i];
+}
+
+ListView Term::as_list() const {
+    if (tag_ == Tag::Nil) return {{}, this};
+    if (tag_ != Tag::List) fail_expected("a list");
+    auto* l = static_cast<detail::ListNode*>(v_.p);
+    return {{l->elems(), l->size}, &l->tail};
+}
+
+std::string Term::as_string() const {
+    if (!is_proper_list()) fail_expected("a string (a proper list of code points)");
+    std::string out;
+    for (const Term& e : as_list()) {
+        if (e.tag_ != Tag::Small || e.v_.i < 0 || e.v_.i > 0x10FFFF || (e.v_.i >= 0xD800 && e.v_.i <= 0xDFFF))
+            fail_expected("a string (a proper list of code points)");
+        auto cp = static_cast<std::uint32_t>(e.v_.i);
+        if (cp < 0x80) {
+            out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+            out += static_cast<char>(0xC0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            out += static_cast<char>(0xE0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+            out += static_cast<char>(0xF0 | (cp >> 18));
+            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+    }
+    return out;
+}
+
+MapView Term::as_map() const {
+    if (tag_ != Tag::Map) fail_expected("a map");
+    auto* m = static_cast<detail::MapNode*>(v_.p);
+    return {m->kv(), m->size};
+}
+
+Pid Term::as_pid() const {
+    if (tag_ != Tag::Pid) fail_expected("a pid");
+    return static_cast<detail::PidNode*>(v_.p)->pid;
+}
+Port Term::as_port() const {
+    if (tag_ != Tag::Port) fail_expected("a port");
+    return static_cast<detail::PortNode*>(v_.p)->port;
+}
+Ref Term::as_ref() const {
+    if (tag_ != Tag::Ref) fail_expected("a reference");
+    return static_cast<detail::RefNode*>(v_.p)->ref;
+}
+Export Term::as_export() const {
+    if (tag_ != Tag::Export) fail_expected("an external fun");
+    return {Atom::from_index(static_cast<std::uint32_t>(v_.u >> 32)),
+            Atom::from_index(static_cast<std::uint32_t>(v_.u)), static_cast<std::uint8_t>(aux_)};
+}
+const FunData& Term::as_fun() const {
+    if (tag_ != Tag::Fun) fail_expected("a local fun");
+    return static_cast<detail::FunNode*>(v_.p)->fun;
+}
+
+const Term& MapView::at(const Term& key) const {
+    if (const Term* v = find(key)) return *v;
+    throw Error(atoms::badarg, "key " + to_string(key) + " not in map");
+}
+
+} // namespace edist
