@@ -1,0 +1,301 @@
+#include "dist/control.hpp"
+
+#include <edist/text.hpp>
+
+#include <string>
+
+namespace edist::dist {
+namespace {
+
+Error invalid(std::string what, const Term& control) {
+    std::string shown = to_string(control);
+    if (shown.size() > 300) shown = shown.substr(0, 300) + "...";
+    return Error(atoms::badarg, "invalid distribution message: " + what + " in " + shown);
+}
+
+// Reads the fields of a control tuple with the checks OTP applies on receipt.
+class Fields {
+public:
+    Fields(const Term& control, Atom peer) : control_(control), t_(control.as_tuple()), peer_(peer) {}
+
+    std::size_t size() const { return t_.size(); }
+    const Term& at(std::size_t i) const { return t_[i]; }
+
+    bool pid(std::size_t i, Pid& out) const {
+        if (!t_[i].is_pid()) return fail("element " + std::to_string(i + 1) + " is not a pid");
+        out = t_[i].as_pid();
+        return true;
+    }
+    // A pid that the sending node claims as its own process.
+    bool peer_pid(std::size_t i, Pid& out) const {
+        if (!pid(i, out)) return false;
+        if (out.node != peer_) return fail("sender pid does not belong to node " + std::string(peer_.name()));
+        return true;
+    }
+    bool ref(std::size_t i, Ref& out) const {
+        if (!t_[i].is_ref()) return fail("element " + std::to_string(i + 1) + " is not a reference");
+        out = t_[i].as_ref();
+        return true;
+    }
+    bool atom(std::size_t i, Atom& out) const {
+        if (!t_[i].is_atom()) return fail("element " + std::to_string(i + 1) + " is not an atom");
+        out = t_[i].as_atom();
+        return true;
+    }
+    bool pid_or_atom(std::size_t i) const {
+        if (!t_[i].is_pid() && !t_[i].is_atom()) return fail("element " + std::to_string(i + 1) + " is not a pid or name");
+        return true;
+    }
+    bool unlink_id(std::size_t i, std::uint64_t& out) const {
+        const Term& t = t_[i];
+        if (!t.is_integer()) return fail("unlink id is not an integer");
+        BigInt b = t.as_bigint();
+        auto u = b.to_uint64();
+        if (b.negative() || !u || *u == 0) return fail("unlink id out of range");
+        out = *u;
+        return true;
+    }
+    bool fail(std::string what) const {
+        error_ = invalid(std::move(what), control_);
+        return false;
+    }
+    Error error() const { return error_.value_or(invalid("malformed control tuple", control_)); }
+
+private:
+    const Term& control_;
+    std::span<const Term> t_;
+    Atom peer_;
+    mutable std::optional<Error> error_;
+};
+
+struct Shape {
+    std::size_t arity;
+    bool payload;
+};
+
+std::optional<Shape> shape_of(Op op) {
+    switch (op) {
+    case Op::link: return Shape{3, false};
+    case Op::send: return Shape{3, true};
+    case Op::exit: return Shape{4, false};
+    case Op::reg_send: return Shape{4, true};
+    case Op::group_leader: return Shape{3, false};
+    case Op::exit2: return Shape{4, false};
+    case Op::send_tt: return Shape{4, true};
+    case Op::exit_tt: return Shape{5, false};
+    case Op::reg_send_tt: return Shape{5, true};
+    case Op::exit2_tt: return Shape{5, false};
+    case Op::monitor_p: return Shape{4, false};
+    case Op::demonitor_p: return Shape{4, false};
+    case Op::monitor_p_exit: return Shape{5, false};
+    case Op::send_sender: return Shape{3, true};
+    case Op::send_sender_tt: return Shape{4, true};
+    case Op::payload_exit: return Shape{3, true};
+    case Op::payload_exit_tt: return Shape{4, true};
+    case Op::payload_exit2: return Shape{3, true};
+    case Op::payload_exit2_tt: return Shape{4, true};
+    case Op::payload_monitor_p_exit: return Shape{4, true};
+    case Op::spawn_request: return Shape{6, true};
+    case Op::spawn_request_tt: return Shape{7, true};
+    case Op::spawn_reply: return Shape{5, false};
+    case Op::spawn_reply_tt: return Shape{6, false};
+    case Op::alias_send: return Shape{3, true};
+    case Op::alias_send_tt: return Shape{4, true};
+    case Op::unlink_id: return Shape{4, false};
+    case Op::unlink_id_ack: return Shape{4, false};
+    default: return std::nullopt;
+    }
+}
+
+} // namespace
+
+Result<Signal> parse(const Term& control, const std::optional<Term>& payload, Atom peer) {
+    if (!control.is_tuple() || control.tuple_size() == 0 || !control[0].is_int64())
+        return invalid("control message is not a tuple {Op, ...}", control);
+    std::int64_t raw_op = control[0].as_int64();
+    if (raw_op < 1 || raw_op > 255) return invalid("unknown operation " + std::to_string(raw_op), control);
+    auto op = static_cast<Op>(raw_op);
+    if (op == Op::unlink) return invalid("obsolete UNLINK (peers must use UNLINK_ID)", control);
+    auto shape = shape_of(op);
+    if (!shape) return invalid("unknown operation " + std::to_string(raw_op), control);
+    if (control.tuple_size() != shape->arity)
+        return invalid("operation " + std::to_string(raw_op) + " with " + std::to_string(control.tuple_size()) +
+                           " elements",
+                       control);
+    if (shape->payload != payload.has_value())
+        return invalid(shape->payload ? "missing payload" : "unexpected payload", control);
+
+    Fields f(control, peer);
+    switch (op) {
+    case Op::send:
+    case Op::send_tt: {
+        SendSignal s{std::nullopt, {}, *payload};
+        if (!f.pid(2, s.to)) break;
+        return Signal(std::move(s));
+    }
+    case Op::send_sender:
+    case Op::send_sender_tt: {
+        Pid from;
+        SendSignal s{std::nullopt, {}, *payload};
+        if (!f.peer_pid(1, from) || !f.pid(2, s.to)) break;
+        s.from = from;
+        return Signal(std::move(s));
+    }
+    case Op::reg_send:
+    case Op::reg_send_tt: {
+        RegSendSignal s{{}, {}, *payload};
+        if (!f.peer_pid(1, s.from) || !f.atom(3, s.to)) break;
+        return Signal(std::move(s));
+    }
+    case Op::alias_send:
+    case Op::alias_send_tt: {
+        AliasSendSignal s{{}, {}, *payload};
+        if (!f.peer_pid(1, s.from) || !f.ref(2, s.alias)) break;
+        return Signal(std::move(s));
+    }
+    case Op::link: {
+        LinkSignal s;
+        if (!f.peer_pid(1, s.from) || !f.pid(2, s.to)) break;
+        return Signal(s);
+    }
+    case Op::unlink_id:
+    case Op::unlink_id_ack: {
+        std::uint64_t id;
+        Pid from, to;
+        if (!f.unlink_id(1, id) || !f.peer_pid(2, from) || !f.pid(3, to)) break;
+        if (op == Op::unlink_id) return Signal(UnlinkIdSignal{id, from, to});
+        return Signal(UnlinkIdAckSignal{id, from, to});
+    }
+    case Op::exit:
+    case Op::exit2:
+    case Op::exit_tt:
+    case Op::exit2_tt: {
+        ExitSignal s{{}, {}, control[control.tuple_size() - 1], op == Op::exit || op == Op::exit_tt};
+        if (!f.peer_pid(1, s.from) || !f.pid(2, s.to)) break;
+        return Signal(std::move(s));
+    }
+    case Op::payload_exit:
+    case Op::payload_exit2:
+    case Op::payload_exit_tt:
+    case Op::payload_exit2_tt: {
+        ExitSignal s{{}, {}, *payload, op == Op::payload_exit || op == Op::payload_exit_tt};
+        if (!f.peer_pid(1, s.from) || !f.pid(2, s.to)) break;
+        return Signal(std::move(s));
+    }
+    case Op::monitor_p:
+    case Op::demonitor_p: {
+        Pid from;
+        Ref ref;
+        if (!f.peer_pid(1, from) || !f.pid_or_atom(2) || !f.ref(3, ref)) break;
+        if (op == Op::monitor_p) return Signal(MonitorSignal{from, control[2], ref});
+        return Signal(DemonitorSignal{from, control[2], ref});
+    }
+    case Op::monitor_p_exit:
+    case Op::payload_monitor_p_exit: {
+        MonitorExitSignal s{control[1], {}, {}, op == Op::monitor_p_exit ? control[4] : *payload};
+        if (!f.pid_or_atom(1) || !f.pid(2, s.to) || !f.ref(3, s.ref)) break;
+        if (s.from.is_pid() && s.from.as_pid().node != peer) {
+            f.fail("monitored pid does not belong to node " + std::string(peer.name()));
+            break;
+        }
+        return Signal(std::move(s));
+    }
+    case Op::group_leader: {
+        GroupLeaderSignal s;
+        if (!f.peer_pid(1, s.leader) || !f.pid(2, s.to)) break;
+        return Signal(s);
+    }
+    case Op::spawn_request:
+    case Op::spawn_request_tt: {
+        SpawnRequestSignal s{};
+        if (!f.ref(1, s.req_id) || !f.peer_pid(2, s.from) || !f.pid(3, s.group_leader)) break;
+        const Term& mfa = control[4];
+        if (!mfa.is_tuple(3) || !mfa[0].is_atom() || !mfa[1].is_atom() || !mfa[2].is_int64() ||
+            mfa[2].as_int64() < 0 || mfa[2].as_int64() > 255) {
+            f.fail("spawn request {Module, Function, Arity} is malformed");
+            break;
+        }
+        s.module = mfa[0].as_atom();
+        s.function = mfa[1].as_atom();
+        s.arity = static_cast<std::uint32_t>(mfa[2].as_int64());
+        s.options = control[5];
+        s.args = *payload;
+        if (!s.options.is_proper_list()) {
+            f.fail("spawn options are not a proper list");
+            break;
+        }
+        if (!s.args.is_proper_list() || s.args.as_list().size() != s.arity) {
+            f.fail("spawn argument list does not match the arity");
+            break;
+        }
+        return Signal(std::move(s));
+    }
+    case Op::spawn_reply:
+    case Op::spawn_reply_tt: {
+        SpawnReplySignal s{};
+        if (!f.ref(1, s.req_id) || !f.pid(2, s.to)) break;
+        if (!control[3].is_int64() || control[3].as_int64() < 0 || control[3].as_int64() > 0xFFFF) {
+            f.fail("spawn reply flags are not a small integer");
+            break;
+        }
+        s.flags = static_cast<std::uint32_t>(control[3].as_int64());
+        s.result = control[4];
+        if (!s.result.is_pid() && !s.result.is_atom()) {
+            f.fail("spawn reply result is neither a pid nor an error atom");
+            break;
+        }
+        return Signal(std::move(s));
+    }
+    default: break;
+    }
+    return f.error();
+}
+
+namespace {
+Term op(Op o) { return Term(static_cast<int>(o)); }
+} // namespace
+
+Encoded encode(const Signal& signal, const SendOptions& opts) {
+    const Term unused{atoms::empty};
+    return std::visit(
+        [&](const auto& s) -> Encoded {
+            using S = std::decay_t<decltype(s)>;
+            if constexpr (std::is_same_v<S, SendSignal>) {
+                if (s.from && opts.send_sender) return {tuple(op(Op::send_sender), *s.from, s.to), s.message};
+                return {tuple(op(Op::send), unused, s.to), s.message};
+            } else if constexpr (std::is_same_v<S, RegSendSignal>) {
+                return {tuple(op(Op::reg_send), s.from, unused, s.to), s.message};
+            } else if constexpr (std::is_same_v<S, AliasSendSignal>) {
+                return {tuple(op(Op::alias_send), s.from, s.alias), s.message};
+            } else if constexpr (std::is_same_v<S, LinkSignal>) {
+                return {tuple(op(Op::link), s.from, s.to), std::nullopt};
+            } else if constexpr (std::is_same_v<S, UnlinkIdSignal>) {
+                return {tuple(op(Op::unlink_id), s.id, s.from, s.to), std::nullopt};
+            } else if constexpr (std::is_same_v<S, UnlinkIdAckSignal>) {
+                return {tuple(op(Op::unlink_id_ack), s.id, s.from, s.to), std::nullopt};
+            } else if constexpr (std::is_same_v<S, ExitSignal>) {
+                if (opts.exit_payload)
+                    return {tuple(op(s.via_link ? Op::payload_exit : Op::payload_exit2), s.from, s.to), s.reason};
+                return {tuple(op(s.via_link ? Op::exit : Op::exit2), s.from, s.to, s.reason), std::nullopt};
+            } else if constexpr (std::is_same_v<S, MonitorSignal>) {
+                return {tuple(op(Op::monitor_p), s.from, s.to, s.ref), std::nullopt};
+            } else if constexpr (std::is_same_v<S, DemonitorSignal>) {
+                return {tuple(op(Op::demonitor_p), s.from, s.to, s.ref), std::nullopt};
+            } else if constexpr (std::is_same_v<S, MonitorExitSignal>) {
+                if (opts.exit_payload) return {tuple(op(Op::payload_monitor_p_exit), s.from, s.to, s.ref), s.reason};
+                return {tuple(op(Op::monitor_p_exit), s.from, s.to, s.ref, s.reason), std::nullopt};
+            } else if constexpr (std::is_same_v<S, GroupLeaderSignal>) {
+                return {tuple(op(Op::group_leader), s.leader, s.to), std::nullopt};
+            } else if constexpr (std::is_same_v<S, SpawnRequestSignal>) {
+                return {tuple(op(Op::spawn_request), s.req_id, s.from, s.group_leader,
+                              tuple(s.module, s.function, s.arity), s.options),
+                        s.args};
+            } else {
+                static_assert(std::is_same_v<S, SpawnReplySignal>);
+                return {tuple(op(Op::spawn_reply), s.req_id, s.to, s.flags, s.result), std::nullopt};
+            }
+        },
+        signal);
+}
+
+} // namespace edist::dist
