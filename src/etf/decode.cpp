@@ -1,0 +1,467 @@
+// ETF decoding (binary_to_term): one pass over the bytes, heap nodes built in place, and an
+// explicit stack of open containers instead of recursion, so hostile nesting costs heap, not
+// the C++ stack. Scalars are in decode_scalar.cpp.
+#include "etf/decoder.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <variant>
+
+namespace edist::etf {
+
+using edist::detail::TermAccess;
+using NodeTag = edist::detail::Tag;
+using namespace codec;
+
+namespace codec {
+
+Decoder::Step Decoder::step(Term*& slot) {
+again:
+    const std::uint8_t* at = p_;
+    if (p_ == end_) return truncated(at), Step::Failed;
+    std::uint8_t tag = *p_++;
+    switch (tag) {
+    case SMALL_INTEGER_EXT:
+        if (!need(1, at)) return Step::Failed;
+        new (slot) Term(TermAccess::small_int(*p_++));
+        return Step::Value;
+    case INTEGER_EXT:
+        if (!need(4, at)) return Step::Failed;
+        new (slot) Term(TermAccess::small_int(static_cast<std::int32_t>(get32(p_))));
+        p_ += 4;
+        return Step::Value;
+    case SMALL_ATOM_UTF8_EXT:
+    case ATOM_UTF8_EXT:
+    case SMALL_ATOM_EXT:
+    case ATOM_EXT:
+    case ATOM_CACHE_REF: {
+        Atom a;
+        if (!read_atom_body(tag, at, a)) return Step::Failed;
+        new (slot) Term(a);
+        return Step::Value;
+    }
+    case NIL_EXT: new (slot) Term(); return Step::Value;
+    case SMALL_TUPLE_EXT:
+    case LARGE_TUPLE_EXT: {
+        std::size_t n;
+        if (tag == SMALL_TUPLE_EXT) {
+            if (!need(1, at)) return Step::Failed;
+            n = *p_++;
+        } else {
+            if (!need(4, at)) return Step::Failed;
+            n = get32(p_);
+            p_ += 4;
+        }
+        if (n > remaining())
+            return fail("tuple of " + std::to_string(n) + " elements exceeds remaining " +
+                            std::to_string(remaining()) + " bytes",
+                        at),
+                   Step::Failed;
+        if (n > 0 && frames_.size() >= opts_.max_depth)
+            return fail("nesting deeper than max_depth", at), Step::Failed;
+        auto* t = edist::detail::alloc_tuple(static_cast<std::uint32_t>(n));
+        new (slot) Term(TermAccess::adopt(NodeTag::Tuple, t));
+        if (n == 0) return Step::Value;
+        frames_.push_back({t->elems(), 0, static_cast<std::uint32_t>(n), 0, FrameKind::Tuple, t, nullptr, at});
+        slot = t->elems();
+        return Step::Opened;
+    }
+    case LIST_EXT: {
+        if (!need(4, at)) return Step::Failed;
+        std::size_t n = get32(p_);
+        p_ += 4;
+        if (n == 0) goto again; // a list of no elements is just its tail, as OTP reads it
+        if (n >= remaining()) // every element and the tail take a byte or more
+            return fail("list of " + std::to_string(n) + " elements exceeds remaining " +
+                            std::to_string(remaining()) + " bytes",
+                        at),
+                   Step::Failed;
+        if (frames_.size() >= opts_.max_depth) return fail("nesting deeper than max_depth", at), Step::Failed;
+        auto* l = edist::detail::alloc_list(static_cast<std::uint32_t>(n));
+        new (slot) Term(TermAccess::adopt(NodeTag::List, l));
+        frames_.push_back({l->elems(), 0, static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n), FrameKind::List, l, slot,
+              at});
+        slot = l->elems();
+        return Step::Opened;
+    }
+    case STRING_EXT: {
+        if (!need(2, at)) return Step::Failed;
+        std::size_t n = get16(p_);
+        p_ += 2;
+        if (!need(n, at)) return Step::Failed;
+        if (n == 0) {
+            new (slot) Term();
+            return Step::Value;
+        }
+        auto* l = edist::detail::alloc_list(static_cast<std::uint32_t>(n));
+        for (std::size_t i = 0; i < n; ++i) new (&l->elems()[i]) Term(TermAccess::small_int(p_[i]));
+        p_ += n;
+        new (slot) Term(TermAccess::adopt(NodeTag::List, l));
+        return Step::Value;
+    }
+    case MAP_EXT: {
+        if (!need(4, at)) return Step::Failed;
+        std::size_t n = get32(p_);
+        p_ += 4;
+        if (n > remaining() / 2)
+            return fail("map of " + std::to_string(n) + " pairs exceeds remaining " + std::to_string(remaining()) +
+                            " bytes",
+                        at),
+                   Step::Failed;
+        if (n > 0 && frames_.size() >= opts_.max_depth)
+            return fail("nesting deeper than max_depth", at), Step::Failed;
+        auto* m = edist::detail::alloc_map(static_cast<std::uint32_t>(n));
+        new (slot) Term(TermAccess::adopt(NodeTag::Map, m));
+        if (n == 0) return Step::Value;
+        frames_.push_back({m->kv(), 0, static_cast<std::uint32_t>(2 * n), 0, FrameKind::Map, m, nullptr, at});
+        slot = m->kv();
+        return Step::Opened;
+    }
+    case BINARY_EXT:
+    case BIT_BINARY_EXT: return read_binary(tag, at, slot) ? Step::Value : Step::Failed;
+    case NEW_FLOAT_EXT:
+    case FLOAT_EXT: return read_float(tag, at, slot) ? Step::Value : Step::Failed;
+    case SMALL_BIG_EXT:
+    case LARGE_BIG_EXT: return read_big(tag, at, slot) ? Step::Value : Step::Failed;
+    case NEW_PID_EXT:
+    case PID_EXT: {
+        Pid pid;
+        if (!read_pid_body(tag, at, pid)) return Step::Failed;
+        new (slot) Term(pid);
+        return Step::Value;
+    }
+    case NEW_PORT_EXT:
+    case PORT_EXT:
+    case V4_PORT_EXT: return read_port(tag, at, slot) ? Step::Value : Step::Failed;
+    case NEWER_REFERENCE_EXT:
+    case NEW_REFERENCE_EXT:
+    case REFERENCE_EXT: return read_ref(tag, at, slot) ? Step::Value : Step::Failed;
+    case EXPORT_EXT: return read_export(at, slot) ? Step::Value : Step::Failed;
+    case NEW_FUN_EXT: return open_fun(at, slot);
+    case COMPRESSED: return fail("compressed term (tag 80) inside a term", at), Step::Failed;
+    case FUN_EXT: return fail("FUN_EXT (tag 117) is no longer supported by OTP", at), Step::Failed;
+    case LOCAL_EXT:
+        return fail("LOCAL_EXT (tag 121) is only meaningful to the node that encoded it", at), Step::Failed;
+    default: return fail("unknown tag " + std::to_string(tag), at), Step::Failed;
+    }
+}
+
+Decoder::Step Decoder::open_fun(const std::uint8_t* at, Term*& slot) {
+    // Size, Arity, Uniq[16], Index, NumFree; Size counts itself and everything after it.
+    if (!need(29, at)) return Step::Failed;
+    const std::uint8_t* size_at = p_;
+    std::uint32_t declared = get32(p_);
+    if (declared > static_cast<std::size_t>(end_ - size_at))
+        return fail("fun Size " + std::to_string(declared) + " exceeds remaining input", at), Step::Failed;
+    FunData fun;
+    fun.arity = p_[4];
+    std::memcpy(fun.uniq.data(), p_ + 5, 16);
+    fun.index = get32(p_ + 21);
+    std::size_t num_free = get32(p_ + 25);
+    p_ += 29;
+    if (!read_atom(fun.module) || !read_integer(fun.old_index) || !read_integer(fun.old_uniq)) return Step::Failed;
+    const std::uint8_t* pid_at = p_;
+    if (!need(1, pid_at)) return Step::Failed;
+    std::uint8_t pid_tag = *p_++;
+    if (pid_tag != NEW_PID_EXT && pid_tag != PID_EXT)
+        return fail("expected a pid in fun, found tag " + std::to_string(pid_tag), pid_at), Step::Failed;
+    Pid pid;
+    if (!read_pid_body(pid_tag, pid_at, pid)) return Step::Failed;
+    fun.pid = Term(pid);
+    if (num_free > remaining())
+        return fail("fun with " + std::to_string(num_free) + " free variables exceeds remaining input", at),
+               Step::Failed;
+    if (num_free > 0 && frames_.size() >= opts_.max_depth)
+        return fail("nesting deeper than max_depth", at), Step::Failed;
+    fun.free_vars.resize(num_free);
+    auto* node = new edist::detail::FunNode(std::move(fun));
+    new (slot) Term(TermAccess::adopt(NodeTag::Fun, node));
+    Frame f{node->fun.free_vars.data(), 0, static_cast<std::uint32_t>(num_free), declared, FrameKind::Fun, node,
+            nullptr, size_at};
+    if (num_free == 0) {
+        if (static_cast<std::size_t>(p_ - size_at) != declared)
+            return fail("fun Size " + std::to_string(declared) + " does not match its content", at), Step::Failed;
+        return Step::Value;
+    }
+    frames_.push_back(f);
+    slot = node->fun.free_vars.data();
+    return Step::Opened;
+}
+
+// Grows the list being read by `more` elements (a LIST_EXT or STRING_EXT in tail position),
+// so that [1 | [2]] comes out as the same node shape as [1, 2]. Capacity doubles, so a long
+// chain of one-element LIST_EXTs costs linear time.
+bool Decoder::extend_list(Frame& f, std::uint32_t more) {
+    auto* l = static_cast<edist::detail::ListNode*>(f.node);
+    std::uint64_t count = std::uint64_t(f.count) + more;
+    if (count > std::numeric_limits<std::uint32_t>::max()) return fail("list too long", p_);
+    if (count > f.cap) {
+        // Never reserve past what the rest of the input could fill (a byte per element).
+        std::uint64_t cap = std::max<std::uint64_t>(count, std::min<std::uint64_t>(2 * std::uint64_t(f.cap),
+                                                                                    count + remaining()));
+        cap = std::min<std::uint64_t>(cap, std::numeric_limits<std::uint32_t>::max());
+        auto* bigger = edist::detail::alloc_list(static_cast<std::uint32_t>(cap));
+        // Terms are plain values plus owned pointers: moving them bytewise and forgetting the
+        // originals (size 0 below) transfers ownership without touching reference counts.
+        std::memcpy(static_cast<void*>(bigger->elems()), static_cast<const void*>(l->elems()),
+                    std::size_t(f.count) * sizeof(Term));
+        l->size = 0;
+        *f.slot = TermAccess::adopt(NodeTag::List, bigger); // frees the old node
+        l = bigger;
+        f.node = l;
+        f.elems = l->elems();
+        f.cap = static_cast<std::uint32_t>(cap);
+    }
+    f.count = static_cast<std::uint32_t>(count);
+    l->size = f.count;
+    return true;
+}
+
+Decoder::Step Decoder::list_tail(Frame& f, Term*& slot) {
+    for (;;) {
+        const std::uint8_t* at = p_;
+        if (p_ == end_) return truncated(at), Step::Failed;
+        switch (*p_) {
+        case NIL_EXT: ++p_; return Step::Value;
+        case STRING_EXT: {
+            if (!need(3, at)) return Step::Failed;
+            std::size_t n = get16(p_ + 1);
+            p_ += 3;
+            if (!need(n, at) || !extend_list(f, static_cast<std::uint32_t>(n))) return Step::Failed;
+            for (std::size_t i = 0; i < n; ++i) new (&f.elems[f.idx + i]) Term(TermAccess::small_int(p_[i]));
+            f.idx = f.count;
+            p_ += n;
+            return Step::Value;
+        }
+        case LIST_EXT: {
+            if (!need(5, at)) return Step::Failed;
+            std::size_t n = get32(p_ + 1);
+            p_ += 5;
+            if (n >= remaining())
+                return fail("list of " + std::to_string(n) + " elements exceeds remaining " +
+                                std::to_string(remaining()) + " bytes",
+                            at),
+                       Step::Failed;
+            if (n == 0) continue;
+            if (!extend_list(f, static_cast<std::uint32_t>(n))) return Step::Failed;
+            slot = f.elems + f.idx;
+            return Step::Opened;
+        }
+        default:
+            f.kind = FrameKind::ListTail;
+            slot = &static_cast<edist::detail::ListNode*>(f.node)->tail;
+            return Step::Opened;
+        }
+    }
+}
+
+Decoder::Step Decoder::climb(Term*& slot) {
+    while (!frames_.empty()) {
+        Frame& f = frames_.back();
+        if (f.kind == FrameKind::ListTail) {
+            frames_.pop_back();
+            continue;
+        }
+        if (++f.idx < f.count) {
+            slot = f.elems + f.idx;
+            return Step::Opened;
+        }
+        switch (f.kind) {
+        case FrameKind::List: {
+            Step s = list_tail(f, slot);
+            if (s != Step::Value) return s;
+            break;
+        }
+        case FrameKind::Map:
+            if (!edist::detail::sort_map(static_cast<edist::detail::MapNode*>(f.node)))
+                return fail("duplicate map key", f.start), Step::Failed;
+            break;
+        case FrameKind::Fun:
+            if (static_cast<std::size_t>(p_ - f.start) != f.cap)
+                return fail("fun Size " + std::to_string(f.cap) + " does not match its content", f.start - 1),
+                       Step::Failed;
+            break;
+        default: break;
+        }
+        frames_.pop_back();
+    }
+    return Step::Value;
+}
+
+// Makes every open container fully constructed ([] in the slots never reached) so that the
+// partial term can be dropped normally.
+void Decoder::unwind() noexcept {
+    for (std::size_t i = frames_.size(); i-- > 0;) {
+        Frame& f = frames_[i];
+        if (f.kind == FrameKind::Fun || f.kind == FrameKind::ListTail) continue;
+        // Below the top, the slot at idx holds the container being filled above it.
+        std::uint32_t from = i + 1 == frames_.size() ? f.idx : f.idx + 1;
+        for (std::uint32_t k = from; k < f.count; ++k) new (&f.elems[k]) Term();
+    }
+    while (!frames_.empty()) frames_.pop_back();
+}
+
+bool Decoder::run(const std::uint8_t* start, Term& out) {
+    p_ = start;
+    Term* slot = &out;
+    for (;;) {
+        Step s = step(slot);
+        if (s == Step::Value) s = climb(slot);
+        if (s == Step::Failed) {
+            unwind();
+            return false;
+        }
+        if (s == Step::Value) return true;
+    }
+}
+
+} // namespace codec
+
+namespace {
+
+// zlib cannot expand data by more than about 1032:1, so a larger declared size is a lie.
+constexpr std::size_t max_deflate_ratio = 1032;
+
+Error input_error(const std::string& what, std::size_t offset) {
+    return Error(atoms::badarg, what + " at offset " + std::to_string(offset), offset);
+}
+
+// Inflates exactly `out_size` bytes. Returns the compressed bytes consumed, or an error text.
+// Work is bounded by out_size: a stream that would produce more is cut off after one byte.
+std::variant<std::size_t, std::string> inflate_exact(const std::uint8_t* in, std::size_t in_size,
+                                                     std::uint8_t* out, std::size_t out_size) {
+    z_stream zs{};
+    if (inflateInit(&zs) != Z_OK) return std::string("zlib initialisation failed");
+    struct Closer {
+        z_stream* z;
+        ~Closer() { inflateEnd(z); }
+    } closer{&zs};
+    constexpr std::size_t chunk = std::numeric_limits<uInt>::max();
+    zs.next_in = const_cast<Bytef*>(in);
+    zs.next_out = out;
+    std::size_t in_left = in_size, out_left = out_size;
+    std::uint8_t spare;
+    bool probing = false; // `out` is full: one more byte would mean the size was a lie
+    for (;;) {
+        if (zs.avail_in == 0 && in_left > 0) {
+            zs.avail_in = static_cast<uInt>(std::min(in_left, chunk));
+            in_left -= zs.avail_in;
+        }
+        if (zs.avail_out == 0) {
+            if (out_left > 0) {
+                zs.avail_out = static_cast<uInt>(std::min(out_left, chunk));
+                out_left -= zs.avail_out;
+            } else {
+                probing = true;
+                zs.next_out = &spare;
+                zs.avail_out = 1;
+            }
+        }
+        uLong in_before = zs.total_in, out_before = zs.total_out;
+        int rc = inflate(&zs, Z_NO_FLUSH);
+        if (probing && zs.avail_out == 0)
+            return "compressed term declares " + std::to_string(out_size) + " bytes but inflates to more";
+        if (rc == Z_STREAM_END) {
+            if (zs.total_out != out_size)
+                return "compressed term declares " + std::to_string(out_size) + " bytes but inflates to " +
+                       std::to_string(zs.total_out);
+            return static_cast<std::size_t>(zs.total_in);
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) return std::string("corrupt compressed data");
+        bool stuck = zs.total_in == in_before && zs.total_out == out_before;
+        if (zs.avail_out != 0 && zs.avail_in == 0 && in_left == 0)
+            return "compressed data ends early (inflated " + std::to_string(zs.total_out) + " of " +
+                   std::to_string(out_size) + " bytes)";
+        if (stuck && zs.avail_out != 0 && zs.avail_in != 0) return std::string("corrupt compressed data");
+    }
+}
+
+// Tag 80 at `offset`: OTP only compresses a whole term, so the inflated bytes hold one term
+// that is not itself compressed.
+Result<Term> decode_compressed(std::span<const std::uint8_t> bytes, std::size_t& offset, const DecodeOptions& opts) {
+    std::size_t at = offset;
+    if (bytes.size() - at < 5) return input_error("truncated input", at);
+    std::size_t declared = get32(bytes.data() + at + 1);
+    std::size_t compressed = bytes.size() - at - 5;
+    if (declared > opts.max_uncompressed_size)
+        return input_error("compressed term declares " + std::to_string(declared) +
+                               " bytes, more than max_uncompressed_size",
+                           at);
+    if (declared / max_deflate_ratio > compressed)
+        return input_error("compressed term declares " + std::to_string(declared) + " bytes but has only " +
+                               std::to_string(compressed) + " compressed bytes",
+                           at);
+    // The inflated bytes live in a binary node, so large binaries inside can share them.
+    auto* buffer = edist::detail::alloc_binary(declared * 8);
+    Term holder = TermAccess::adopt(NodeTag::Binary, buffer);
+    auto inflated = inflate_exact(bytes.data() + at + 5, compressed, buffer->inline_bytes(), declared);
+    if (auto* why = std::get_if<std::string>(&inflated)) return input_error(*why, at);
+    const std::uint8_t* data = buffer->inline_bytes();
+    if (declared > 0 && data[0] == COMPRESSED) return input_error("compressed term inside a compressed term", at);
+    Decoder d(data, data + declared, opts, buffer);
+    d.set_context(" of the uncompressed term at offset " + std::to_string(at));
+    Term out;
+    if (!d.run(data, out)) return d.error();
+    if (d.pos() != data + declared)
+        return input_error("trailing bytes after term (" + std::to_string(data + declared - d.pos()) +
+                               ") inside compressed data",
+                           at);
+    offset = at + 5 + std::get<std::size_t>(inflated);
+    return out;
+}
+
+Result<Term> decode_one(std::span<const std::uint8_t> bytes, std::size_t& offset, const DecodeOptions& opts,
+                        edist::detail::Node* owner) {
+    if (offset < bytes.size() && bytes[offset] == COMPRESSED) return decode_compressed(bytes, offset, opts);
+    Decoder d(bytes.data(), bytes.data() + bytes.size(), opts, owner);
+    Term out;
+    if (!d.run(bytes.data() + offset, out)) return d.error();
+    offset = static_cast<std::size_t>(d.pos() - bytes.data());
+    return out;
+}
+
+Result<Term> decode_whole(std::span<const std::uint8_t> bytes, const DecodeOptions& opts,
+                          edist::detail::Node* owner) {
+    if (bytes.empty()) return input_error("truncated input", 0);
+    if (bytes[0] != version_magic)
+        return input_error("expected version byte 131, found " + std::to_string(bytes[0]), 0);
+    std::size_t offset = 1;
+    Result<Term> r = decode_one(bytes, offset, opts, owner);
+    if (r.ok() && offset != bytes.size()) return input_error("trailing bytes after term", offset);
+    return r;
+}
+
+edist::detail::Node* storage_owner(const Term& binary) noexcept {
+    auto* b = TermAccess::as<edist::detail::BinaryNode>(binary);
+    return b->parent ? b->parent : b;
+}
+
+} // namespace
+
+Result<Term> decode(std::span<const std::uint8_t> bytes, const DecodeOptions& opts) {
+    return decode_whole(bytes, opts, nullptr);
+}
+
+Result<Term> decode(const Term& binary, const DecodeOptions& opts) {
+    if (!binary.is_binary()) return Error(atoms::badarg, "decode: expected a binary");
+    return decode_whole(binary.as_binary(), opts, storage_owner(binary));
+}
+
+Result<Term> decode_at(std::span<const std::uint8_t> bytes, std::size_t& offset, const DecodeOptions& opts,
+                       const Term* owner) {
+    if (offset > bytes.size()) return input_error("offset past the end of the input", bytes.size());
+    edist::detail::Node* node = nullptr;
+    if (owner && owner->is_binary() && !bytes.empty()) {
+        auto held = owner->as_binary();
+        std::less_equal<const std::uint8_t*> le;
+        if (le(held.data(), bytes.data()) && le(bytes.data() + bytes.size(), held.data() + held.size()))
+            node = storage_owner(*owner);
+    }
+    return decode_one(bytes, offset, opts, node);
+}
+
+} // namespace edist::etf

@@ -1,0 +1,95 @@
+// The ETF decoder's state machine, shared by decode.cpp (containers, entry points) and
+// decode_scalar.cpp (atoms, numbers, identifiers). Private to the codec.
+#pragma once
+
+#include <edist/etf.hpp>
+
+#include "etf/codec_internal.hpp"
+#include "etf/term_impl.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace edist::etf::codec {
+
+enum class FrameKind : std::uint8_t { Tuple, List, ListTail, Map, Fun };
+
+// One container being filled. Elements [0, idx) are constructed; the rest are raw memory
+// (except for funs, whose free-variable vector starts as [] values, and a list's tail).
+struct Frame {
+    Term* elems;
+    std::uint32_t idx;
+    std::uint32_t count;
+    std::uint32_t cap;   // List: element slots allocated; Fun: the declared Size field
+    FrameKind kind;
+    edist::detail::Node* node;
+    Term* slot;          // List: the Term holding the node, which may be reallocated
+    const std::uint8_t* start; // Map, Fun: where the container began (for errors and Size)
+};
+
+class Decoder {
+public:
+    // `owner`, when set, is a node whose storage holds [begin, end): large binaries point into
+    // it instead of being copied.
+    Decoder(const std::uint8_t* begin, const std::uint8_t* end, const DecodeOptions& opts,
+            edist::detail::Node* owner) noexcept
+        : begin_(begin), end_(end), p_(begin), opts_(opts), owner_(owner) {}
+
+    // Decodes one term starting at `start` into `out` (which must hold []). On failure `out`
+    // stays a valid (partial) term for the caller to drop, and error() says why.
+    bool run(const std::uint8_t* start, Term& out);
+
+    const std::uint8_t* pos() const noexcept { return p_; }
+    Error error() const { return Error(reason_, message_, error_offset_); }
+
+    // Names offsets as positions in inflated data rather than in the caller's bytes.
+    void set_context(std::string suffix) { context_ = std::move(suffix); }
+
+    // Reports a failure at `at`; always returns false so callers can `return fail(...)`.
+    [[gnu::cold]] bool fail(const std::string& what, const std::uint8_t* at);
+    [[gnu::cold]] bool fail_limit(const std::string& what, const std::uint8_t* at);
+    [[gnu::cold]] bool truncated(const std::uint8_t* at) { return fail("truncated input", at); }
+
+    std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - p_); }
+    bool need(std::size_t n, const std::uint8_t* at) {
+        return remaining() >= n ? true : truncated(at);
+    }
+
+    // --- scalars (decode_scalar.cpp): each reads the body after an already consumed tag ---
+    bool read_atom_body(std::uint8_t tag, const std::uint8_t* at, Atom& out);
+    bool read_atom(Atom& out); // tag and body
+    bool read_float(std::uint8_t tag, const std::uint8_t* at, Term* slot);
+    bool read_big(std::uint8_t tag, const std::uint8_t* at, Term* slot);
+    bool read_integer(Term& out); // tag and body: 97, 98, 110 or 111
+    bool read_pid_body(std::uint8_t tag, const std::uint8_t* at, Pid& out);
+    bool read_port(std::uint8_t tag, const std::uint8_t* at, Term* slot);
+    bool read_ref(std::uint8_t tag, const std::uint8_t* at, Term* slot);
+    bool read_export(const std::uint8_t* at, Term* slot);
+    bool read_binary(std::uint8_t tag, const std::uint8_t* at, Term* slot);
+
+private:
+    enum class Step : std::uint8_t { Value, Opened, Failed };
+    Step step(Term*& slot);
+    Step open_fun(const std::uint8_t* at, Term*& slot);
+    // After a term completes: moves `slot` to the next element, closing full containers.
+    // Returns Value when the outermost term is complete, Opened when there is more to read.
+    Step climb(Term*& slot);
+    Step list_tail(Frame& f, Term*& slot);
+    bool extend_list(Frame& f, std::uint32_t more);
+    void unwind() noexcept;
+
+    const std::uint8_t* begin_;
+    const std::uint8_t* end_;
+    const std::uint8_t* p_;
+    const DecodeOptions& opts_;
+    edist::detail::Node* owner_;
+    SmallStack<Frame, 24> frames_;
+
+    Atom reason_ = atoms::badarg;
+    std::string message_;
+    std::size_t error_offset_ = 0;
+    std::string context_;
+};
+
+} // namespace edist::etf::codec
