@@ -1,0 +1,337 @@
+// ETF encoding (term_to_binary), byte for byte what OTP 26 emits with minor_version 2 (maps of
+// more than 32 keys aside: OTP writes those in hash order, edist in key order).
+//
+// One walk, written once as a template over a sink, serves both encoded_size (a sink that only
+// counts) and encode_to (a sink that writes into memory sized by that count), so the two can
+// never disagree. The walk uses an explicit stack, like the decoder.
+#include <edist/etf.hpp>
+
+#include "etf/codec_internal.hpp"
+#include "etf/term_impl.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cstring>
+#include <limits>
+
+namespace edist::etf {
+
+using edist::detail::TermAccess;
+using NodeTag = edist::detail::Tag;
+using namespace codec;
+
+namespace {
+
+struct SizeSink {
+    std::size_t n = 0;
+    void u8(std::uint8_t) noexcept { n += 1; }
+    void u16(std::uint16_t) noexcept { n += 2; }
+    void u32(std::uint32_t) noexcept { n += 4; }
+    void u64(std::uint64_t) noexcept { n += 8; }
+    void bytes(const void*, std::size_t k) noexcept { n += k; }
+    std::size_t mark() const noexcept { return n; }
+    void patch32(std::size_t, std::uint32_t) noexcept {}
+};
+
+struct WriteSink {
+    std::uint8_t* base;
+    std::uint8_t* w;
+    void u8(std::uint8_t v) noexcept { *w++ = v; }
+    void u16(std::uint16_t v) noexcept {
+        put16(w, v);
+        w += 2;
+    }
+    void u32(std::uint32_t v) noexcept {
+        put32(w, v);
+        w += 4;
+    }
+    void u64(std::uint64_t v) noexcept {
+        put64(w, v);
+        w += 8;
+    }
+    void bytes(const void* p, std::size_t k) noexcept {
+        if (k) std::memcpy(w, p, k);
+        w += k;
+    }
+    std::size_t mark() const noexcept { return static_cast<std::size_t>(w - base); }
+    void patch32(std::size_t at, std::uint32_t v) noexcept { put32(base + at, v); }
+};
+
+template <class Sink>
+void emit_atom(Sink& s, Atom a) {
+    std::string_view name = a.name();
+    if (name.size() <= 255) {
+        s.u8(SMALL_ATOM_UTF8_EXT);
+        s.u8(static_cast<std::uint8_t>(name.size()));
+    } else {
+        s.u8(ATOM_UTF8_EXT);
+        s.u16(static_cast<std::uint16_t>(name.size()));
+    }
+    s.bytes(name.data(), name.size());
+}
+
+template <class Sink>
+void emit_int64(Sink& s, std::int64_t v) {
+    if (v >= 0 && v <= 255) {
+        s.u8(SMALL_INTEGER_EXT);
+        s.u8(static_cast<std::uint8_t>(v));
+    } else if (v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max()) {
+        s.u8(INTEGER_EXT);
+        s.u32(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
+    } else {
+        std::uint64_t mag = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+        auto n = static_cast<std::uint8_t>((std::bit_width(mag) + 7) / 8);
+        s.u8(SMALL_BIG_EXT);
+        s.u8(n);
+        s.u8(v < 0 ? 1 : 0);
+        for (unsigned i = 0; i < n; ++i) s.u8(static_cast<std::uint8_t>(mag >> (8 * i)));
+    }
+}
+
+template <class Sink>
+void emit_big(Sink& s, const BigInt& b) {
+    std::size_t n = b.le_byte_count();
+    if (n <= 255) {
+        s.u8(SMALL_BIG_EXT);
+        s.u8(static_cast<std::uint8_t>(n));
+    } else {
+        s.u8(LARGE_BIG_EXT);
+        s.u32(static_cast<std::uint32_t>(n));
+    }
+    s.u8(b.negative() ? 1 : 0);
+    auto limbs = b.limbs();
+    for (std::size_t i = 0; i < n; ++i) s.u8(static_cast<std::uint8_t>(limbs[i / 4] >> (8 * (i % 4))));
+}
+
+template <class Sink>
+void emit_integer(Sink& s, const Term& t) {
+    if (TermAccess::tag(t) == NodeTag::Small)
+        emit_int64(s, TermAccess::small(t));
+    else
+        emit_big(s, TermAccess::as<edist::detail::BigNode>(t)->value);
+}
+
+template <class Sink>
+void emit_pid(Sink& s, const Pid& p) {
+    s.u8(NEW_PID_EXT);
+    emit_atom(s, p.node);
+    s.u32(p.id);
+    s.u32(p.serial);
+    s.u32(p.creation);
+}
+
+// STRING_EXT carries proper lists of bytes up to 65535 long, as OTP's encoder chooses it.
+bool is_byte_string(edist::detail::ListNode* l) noexcept {
+    if (l->size > 0xFFFF || !l->tail.is_nil()) return false;
+    const Term* e = l->elems();
+    for (std::uint32_t i = 0; i < l->size; ++i) {
+        if (TermAccess::tag(e[i]) != NodeTag::Small) return false;
+        if (static_cast<std::uint64_t>(TermAccess::small(e[i])) > 255) return false;
+    }
+    return true;
+}
+
+enum class After : std::uint8_t { Nothing, Tail, FunSize };
+
+struct EncFrame {
+    const Term* next;
+    const Term* end;
+    const Term* tail;    // After::Tail: the list's tail, emitted once the elements are done
+    std::size_t size_at; // After::FunSize: where NEW_FUN_EXT's Size field sits
+    After after;
+};
+
+template <class Sink>
+void encode_term(Sink& s, const Term& root) {
+    SmallStack<EncFrame, 16> stack;
+    const Term* t = &root;
+    for (;;) {
+        const Term& x = *t;
+        switch (TermAccess::tag(x)) {
+        case NodeTag::Nil: s.u8(NIL_EXT); break;
+        case NodeTag::Atom: emit_atom(s, Atom::from_index(TermAccess::atom_index(x))); break;
+        case NodeTag::Small: emit_int64(s, TermAccess::small(x)); break;
+        case NodeTag::Big: emit_big(s, TermAccess::as<edist::detail::BigNode>(x)->value); break;
+        case NodeTag::Float:
+            s.u8(NEW_FLOAT_EXT);
+            s.u64(std::bit_cast<std::uint64_t>(TermAccess::flt(x)));
+            break;
+        case NodeTag::Export: {
+            Export e = x.as_export();
+            s.u8(EXPORT_EXT);
+            emit_atom(s, e.module);
+            emit_atom(s, e.function);
+            s.u8(SMALL_INTEGER_EXT);
+            s.u8(e.arity);
+            break;
+        }
+        case NodeTag::Binary: {
+            auto* b = TermAccess::as<edist::detail::BinaryNode>(x);
+            std::size_t len = b->byte_size();
+            if (len > std::numeric_limits<std::uint32_t>::max())
+                throw Error(atoms::system_limit, "binary too large for the external term format");
+            unsigned rest = static_cast<unsigned>(b->bits % 8);
+            s.u8(rest ? BIT_BINARY_EXT : BINARY_EXT);
+            s.u32(static_cast<std::uint32_t>(len));
+            if (rest) s.u8(static_cast<std::uint8_t>(rest));
+            s.bytes(b->data, len);
+            break;
+        }
+        case NodeTag::Pid: emit_pid(s, TermAccess::as<edist::detail::PidNode>(x)->pid); break;
+        case NodeTag::Port: {
+            const Port& p = TermAccess::as<edist::detail::PortNode>(x)->port;
+            bool v4 = p.id > max_v3_port_number;
+            s.u8(v4 ? V4_PORT_EXT : NEW_PORT_EXT);
+            emit_atom(s, p.node);
+            if (v4)
+                s.u64(p.id);
+            else
+                s.u32(static_cast<std::uint32_t>(p.id));
+            s.u32(p.creation);
+            break;
+        }
+        case NodeTag::Ref: {
+            const Ref& r = TermAccess::as<edist::detail::RefNode>(x)->ref;
+            s.u8(NEWER_REFERENCE_EXT);
+            s.u16(r.len);
+            emit_atom(s, r.node);
+            s.u32(r.creation);
+            for (std::uint32_t w : r.ids()) s.u32(w);
+            break;
+        }
+        case NodeTag::Tuple: {
+            auto* tu = TermAccess::as<edist::detail::TupleNode>(x);
+            std::uint32_t n = tu->size;
+            if (n <= 255) {
+                s.u8(SMALL_TUPLE_EXT);
+                s.u8(static_cast<std::uint8_t>(n));
+            } else {
+                s.u8(LARGE_TUPLE_EXT);
+                s.u32(n);
+            }
+            if (n == 0) break;
+            stack.push_back({tu->elems() + 1, tu->elems() + n, nullptr, 0, After::Nothing});
+            t = tu->elems();
+            continue;
+        }
+        case NodeTag::Map: {
+            auto* m = TermAccess::as<edist::detail::MapNode>(x);
+            s.u8(MAP_EXT);
+            s.u32(m->size);
+            if (m->size == 0) break;
+            stack.push_back({m->kv() + 1, m->kv() + 2 * std::size_t(m->size), nullptr, 0, After::Nothing});
+            t = m->kv();
+            continue;
+        }
+        case NodeTag::List: {
+            auto* l = TermAccess::as<edist::detail::ListNode>(x);
+            if (is_byte_string(l)) {
+                s.u8(STRING_EXT);
+                s.u16(static_cast<std::uint16_t>(l->size));
+                for (std::uint32_t i = 0; i < l->size; ++i)
+                    s.u8(static_cast<std::uint8_t>(TermAccess::small(l->elems()[i])));
+                break;
+            }
+            s.u8(LIST_EXT);
+            s.u32(l->size);
+            stack.push_back({l->elems() + 1, l->elems() + l->size, &l->tail, 0, After::Tail});
+            t = l->elems();
+            continue;
+        }
+        case NodeTag::Fun: {
+            const FunData& f = TermAccess::as<edist::detail::FunNode>(x)->fun;
+            s.u8(NEW_FUN_EXT);
+            std::size_t size_at = s.mark();
+            s.u32(0); // patched once the free variables are written
+            s.u8(f.arity);
+            s.bytes(f.uniq.data(), f.uniq.size());
+            s.u32(f.index);
+            s.u32(static_cast<std::uint32_t>(f.free_vars.size()));
+            emit_atom(s, f.module);
+            emit_integer(s, f.old_index);
+            emit_integer(s, f.old_uniq);
+            emit_pid(s, f.pid.as_pid());
+            if (f.free_vars.empty()) {
+                s.patch32(size_at, static_cast<std::uint32_t>(s.mark() - size_at));
+                break;
+            }
+            const Term* fv = f.free_vars.data();
+            stack.push_back({fv + 1, fv + f.free_vars.size(), nullptr, size_at, After::FunSize});
+            t = fv;
+            continue;
+        }
+        }
+        // `x` is written: find the next term, closing finished containers.
+        t = nullptr;
+        while (!stack.empty()) {
+            EncFrame& f = stack.back();
+            if (f.next != f.end) {
+                t = f.next++;
+                break;
+            }
+            After after = f.after;
+            const Term* tail = f.tail;
+            std::size_t size_at = f.size_at;
+            stack.pop_back();
+            if (after == After::Tail) {
+                t = tail;
+                break;
+            }
+            if (after == After::FunSize) s.patch32(size_at, static_cast<std::uint32_t>(s.mark() - size_at));
+        }
+        if (!t) return;
+    }
+}
+
+// term_to_binary(T, [{compressed, Level}]): like OTP, keep the deflated form only if it is no
+// larger than the plain one (zlib gets no more room than that).
+bool try_compress(std::vector<std::uint8_t>& out, int level) {
+    std::size_t plain = out.size() - 1;
+    if (plain < 6 || plain > std::numeric_limits<std::uint32_t>::max() ||
+        plain > std::numeric_limits<uLong>::max())
+        return false;
+    std::vector<std::uint8_t> packed(6 + plain - 5);
+    uLongf packed_len = static_cast<uLongf>(plain - 5);
+    if (compress2(packed.data() + 6, &packed_len, out.data() + 1, static_cast<uLong>(plain), level) != Z_OK)
+        return false;
+    packed[0] = version_magic;
+    packed[1] = COMPRESSED;
+    put32(packed.data() + 2, static_cast<std::uint32_t>(plain));
+    packed.resize(6 + packed_len);
+    out = std::move(packed);
+    return true;
+}
+
+} // namespace
+
+std::size_t encoded_size(const Term& t) {
+    SizeSink s;
+    encode_term(s, t);
+    return s.n;
+}
+
+void encode_to(std::vector<std::uint8_t>& out, const Term& t) {
+    std::size_t n = encoded_size(t);
+    std::size_t old = out.size();
+    out.resize(old + n);
+    WriteSink w{out.data() + old, out.data() + old};
+    encode_term(w, t);
+    assert(w.w == out.data() + old + n);
+}
+
+std::vector<std::uint8_t> encode(const Term& t, const EncodeOptions& opts) {
+    std::vector<std::uint8_t> out;
+    std::size_t n = encoded_size(t);
+    out.resize(1 + n);
+    out[0] = version_magic;
+    WriteSink w{out.data() + 1, out.data() + 1};
+    encode_term(w, t);
+    assert(w.w == out.data() + 1 + n);
+    if (opts.compression_level > 0) try_compress(out, std::min(opts.compression_level, 9));
+    return out;
+}
+
+} // namespace edist::etf
