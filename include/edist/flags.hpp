@@ -83,7 +83,7 @@ constexpr DistFlags expand_mandatory_25_digest(DistFlags flags) noexcept {
 // OTP's name for one flag bit ("V4_NC", "UNLINK_ID"); "UNKNOWN<hex>" for bits it has none for.
 std::string dflag_name(DistFlags single_bit);
 
-// The names of the flags in `required` that `offered` lacks, lowest bit first.
+// The names of the flags in `required` that `offered` lacks, highest bit first (OTP's order).
 std::vector<std::string> missing_dflags(DistFlags required, DistFlags offered);
 
 // `["V4_NC","UNLINK_ID"]`, the way OTP prints the list in its "cannot handle" log line.

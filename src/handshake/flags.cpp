@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace edist {
 
 static_assert(dflag::MANDATORY_24 == 0x50184);
@@ -51,6 +53,7 @@ std::vector<std::string> missing_dflags(DistFlags required, DistFlags offered) {
     std::vector<std::string> names;
     for (DistFlags left = required & ~offered; left != 0; left &= left - 1)
         names.push_back(dflag_name(left & (~left + 1)));
+    std::reverse(names.begin(), names.end()); // OTP's check_mandatory lists the highest first
     return names;
 }
 
