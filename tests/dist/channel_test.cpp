@@ -1,0 +1,244 @@
+// The distribution channel: framing, headers, fragments and the control-message checks.
+#include "dist/channel.hpp"
+#include "dist/control.hpp"
+#include "dist/ticker.hpp"
+
+#include <edist/etf.hpp>
+#include <edist/text.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace edist;
+using namespace edist::dist;
+
+namespace {
+
+const Atom peer_node = atom("erl@host");
+const Atom our_node = atom("cpp@host");
+
+Pid peer_pid(std::uint32_t id) { return Pid{peer_node, id, 0, 7}; }
+Pid our_pid(std::uint32_t id) { return Pid{our_node, id, 0, 9}; }
+
+std::vector<Message> feed_all(Receiver& r, const std::vector<std::uint8_t>& bytes, std::size_t chunk = 0) {
+    std::vector<Message> out;
+    if (chunk == 0) chunk = bytes.size();
+    for (std::size_t i = 0; i < bytes.size(); i += chunk) {
+        auto n = std::min(chunk, bytes.size() - i);
+        auto res = r.feed(std::span(bytes).subspan(i, n), out);
+        EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().what());
+    }
+    return out;
+}
+
+Signal parsed(const Message& m) {
+    auto s = parse(m.control, m.payload, peer_node);
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().what());
+    return *s;
+}
+
+} // namespace
+
+TEST(DistChannel, SendSenderRoundTripsThroughHeaderFraming) {
+    ChannelConfig cfg;
+    Sender sender(cfg);
+    std::vector<std::uint8_t> wire;
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), tuple(atom("hello"), 42)}, wire);
+    // 4-byte length, then 131 68 0: a distribution header without atom-cache refs.
+    ASSERT_GE(wire.size(), 7u);
+    EXPECT_EQ(wire[4], 131);
+    EXPECT_EQ(wire[5], 68);
+    EXPECT_EQ(wire[6], 0);
+    Receiver receiver(peer_node, cfg);
+    auto msgs = feed_all(receiver, wire);
+    ASSERT_EQ(msgs.size(), 1u);
+    auto s = std::get<SendSignal>(parsed(msgs[0]));
+    EXPECT_EQ(s.to, our_pid(2));
+    EXPECT_EQ(s.from, peer_pid(1));
+    EXPECT_EQ(s.message, tuple(atom("hello"), 42));
+}
+
+TEST(DistChannel, PassThroughFramingWhenNoHeaderWasNegotiated) {
+    ChannelConfig cfg;
+    cfg.dist_header = false;
+    cfg.fragments = false;
+    Sender sender(cfg);
+    std::vector<std::uint8_t> wire;
+    sender.encode(RegSendSignal{peer_pid(1), atom("echo"), binary("x")}, wire);
+    EXPECT_EQ(wire[4], 112);
+    EXPECT_EQ(wire[5], 131);
+    Receiver receiver(peer_node, cfg);
+    auto msgs = feed_all(receiver, wire, 1); // byte by byte
+    ASSERT_EQ(msgs.size(), 1u);
+    auto s = std::get<RegSendSignal>(parsed(msgs[0]));
+    EXPECT_EQ(s.to, atom("echo"));
+    EXPECT_EQ(s.message, binary("x"));
+}
+
+TEST(DistChannel, LargePayloadIsFragmentedAndReassembled) {
+    ChannelConfig cfg;
+    cfg.fragment_size = 1000;
+    Sender sender(cfg);
+    std::vector<std::uint8_t> big(10'000);
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 7);
+    std::vector<std::uint8_t> wire;
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), binary(std::span<const std::uint8_t>(big))}, wire);
+    EXPECT_EQ(wire[5], 69); // first fragment header
+    Receiver receiver(peer_node, cfg);
+    auto msgs = feed_all(receiver, wire, 333);
+    ASSERT_EQ(msgs.size(), 1u);
+    auto s = std::get<SendSignal>(parsed(msgs[0]));
+    auto bytes = s.message.as_binary();
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), big.begin(), big.end()));
+    EXPECT_EQ(receiver.buffered_bytes(), 0u);
+}
+
+TEST(DistChannel, TicksAreActivityButNotMessages) {
+    Receiver receiver(peer_node, {});
+    std::vector<std::uint8_t> tick;
+    Sender::tick(tick);
+    auto msgs = feed_all(receiver, tick);
+    EXPECT_TRUE(msgs.empty());
+    EXPECT_TRUE(receiver.take_activity());
+    EXPECT_FALSE(receiver.take_activity());
+}
+
+TEST(DistChannel, AtomCacheRefsInTheHeaderResolveAtomsInTheControlMessage) {
+    // Header with two new cache entries (segment 0 index 5 = 'net_kernel', segment 1 index 2 =
+    // ''), laid out as the external term format describes; the control tuple then refers to them
+    // with ATOM_CACHE_REF (82) indexes 0 and 1.
+    std::vector<std::uint8_t> p = {131, 68, 2, 0x88, 0x00};
+    // flags: entry 0 = new|seg0 (0x8) low nibble, entry 1 = new|seg1 (0x9) high nibble, then the
+    // LongAtoms nibble (0) in the next byte.
+    p[3] = 0x98;
+    p[4] = 0x00;
+    const std::string nk = "net_kernel";
+    p.push_back(5);
+    p.push_back(static_cast<std::uint8_t>(nk.size()));
+    p.insert(p.end(), nk.begin(), nk.end());
+    p.push_back(2);
+    p.push_back(0); // '' has length 0
+    // control {6, Pid, '', net_kernel} with the atoms as cache refs; payload an atom via cache.
+    auto pid_bytes = etf::encode(Term(peer_pid(3)));
+    p.insert(p.end(), {104, 4, 97, 6});
+    p.insert(p.end(), pid_bytes.begin() + 1, pid_bytes.end());
+    p.insert(p.end(), {82, 1, 82, 0});
+    p.insert(p.end(), {82, 0}); // payload: 'net_kernel'
+    std::vector<std::uint8_t> wire = {0, 0, 0, static_cast<std::uint8_t>(p.size())};
+    wire.insert(wire.end(), p.begin(), p.end());
+    Receiver receiver(peer_node, {});
+    auto msgs = feed_all(receiver, wire);
+    ASSERT_EQ(msgs.size(), 1u);
+    auto s = std::get<RegSendSignal>(parsed(msgs[0]));
+    EXPECT_EQ(s.to, atom("net_kernel"));
+    EXPECT_EQ(s.message, Term(atom("net_kernel")));
+
+    // A later message may refer to the cached slots without repeating the text.
+    std::vector<std::uint8_t> q = {131, 68, 1, 0x00, 5}; // entry 0: old, segment 0, index 5
+    q.insert(q.end(), {104, 1, 82, 0});
+    std::vector<std::uint8_t> wire2 = {0, 0, 0, static_cast<std::uint8_t>(q.size())};
+    wire2.insert(wire2.end(), q.begin(), q.end());
+    std::vector<Message> out;
+    ASSERT_TRUE(receiver.feed(wire2, out).ok());
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].control, tuple(atom("net_kernel")));
+}
+
+TEST(DistChannel, ReferenceToAnEmptyCacheSlotIsAProtocolError) {
+    std::vector<std::uint8_t> wire = {0, 0, 0, 9, 131, 68, 1, 0x00, 7, 104, 1, 82, 0};
+    wire[3] = static_cast<std::uint8_t>(wire.size() - 4);
+    Receiver receiver(peer_node, {});
+    std::vector<Message> out;
+    auto r = receiver.feed(wire, out);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string(r.error().what()).find("empty atom cache slot"), std::string::npos);
+}
+
+TEST(DistChannel, OversizedPacketHeaderIsRefusedBeforeAnyAllocation) {
+    ChannelConfig cfg;
+    cfg.max_message_size = 1 << 20;
+    Receiver receiver(peer_node, cfg);
+    std::vector<std::uint8_t> wire = {0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3};
+    std::vector<Message> out;
+    auto r = receiver.feed(wire, out);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string(r.error().what()).find("exceeds the limit"), std::string::npos);
+    EXPECT_EQ(receiver.buffered_bytes(), 0u);
+}
+
+TEST(DistChannel, FragmentsOutOfOrderAreAProtocolError) {
+    ChannelConfig cfg;
+    cfg.fragment_size = 100;
+    Sender sender(cfg);
+    std::vector<std::uint8_t> wire;
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), binary(std::string(1000, 'a'))}, wire);
+    // Drop the second packet: the third then arrives with the wrong fragment id.
+    std::size_t first = 4 + (std::size_t(wire[0]) << 24 | wire[1] << 16 | wire[2] << 8 | wire[3]);
+    std::size_t second = 4 + (std::size_t(wire[first]) << 24 | wire[first + 1] << 16 | wire[first + 2] << 8 | wire[first + 3]);
+    std::vector<std::uint8_t> broken(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(first));
+    broken.insert(broken.end(), wire.begin() + static_cast<std::ptrdiff_t>(first + second), wire.end());
+    Receiver receiver(peer_node, cfg);
+    std::vector<Message> out;
+    auto r = receiver.feed(broken, out);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string(r.error().what()).find("out of order"), std::string::npos);
+}
+
+TEST(DistControl, SenderPidFromAnotherNodeIsRejected) {
+    Term control = tuple(6, Pid{atom("other@host"), 1, 0, 1}, atom(""), atom("echo"));
+    auto r = parse(control, Term(1), peer_node);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string(r.error().what()).find("does not belong"), std::string::npos);
+}
+
+TEST(DistControl, ObsoleteUnlinkIsRejectedAsOtp26Does) {
+    auto r = parse(tuple(4, peer_pid(1), our_pid(2)), std::nullopt, peer_node);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string(r.error().what()).find("UNLINK"), std::string::npos);
+}
+
+TEST(DistControl, WrongArityAndMissingPayloadAreRejected) {
+    EXPECT_FALSE(parse(tuple(1, peer_pid(1)), std::nullopt, peer_node).ok());
+    EXPECT_FALSE(parse(tuple(22, peer_pid(1), our_pid(2)), std::nullopt, peer_node).ok());
+    EXPECT_FALSE(parse(tuple(35, 0, peer_pid(1), our_pid(2)), std::nullopt, peer_node).ok()); // id 0
+    EXPECT_FALSE(parse(atom("garbage"), std::nullopt, peer_node).ok());
+}
+
+TEST(DistControl, EverySignalRoundTripsThroughEncodeAndParse) {
+    Ref ref{peer_node, 7, 3, {1, 2, 3, 0, 0}};
+    std::vector<Signal> signals = {
+        SendSignal{peer_pid(1), our_pid(2), atom("m")},
+        RegSendSignal{peer_pid(1), atom("name"), atom("m")},
+        AliasSendSignal{peer_pid(1), ref, atom("m")},
+        LinkSignal{peer_pid(1), our_pid(2)},
+        UnlinkIdSignal{99, peer_pid(1), our_pid(2)},
+        UnlinkIdAckSignal{99, peer_pid(1), our_pid(2)},
+        ExitSignal{peer_pid(1), our_pid(2), atom("boom"), true},
+        ExitSignal{peer_pid(1), our_pid(2), atom("boom"), false},
+        MonitorSignal{peer_pid(1), atom("name"), ref},
+        DemonitorSignal{peer_pid(1), our_pid(2), ref},
+        MonitorExitSignal{peer_pid(1), our_pid(2), ref, atom("normal")},
+        GroupLeaderSignal{peer_pid(1), our_pid(2)},
+        SpawnRequestSignal{ref, peer_pid(1), peer_pid(4), atom("m"), atom("f"), 1, list(atom("monitor")), list(5)},
+        SpawnReplySignal{ref, our_pid(2), 2, Term(peer_pid(5))},
+    };
+    for (const auto& s : signals) {
+        for (bool payload_forms : {true, false}) {
+            auto e = encode(s, {true, payload_forms});
+            auto back = parse(e.control, e.payload, peer_node);
+            ASSERT_TRUE(back.ok()) << to_string(e.control) << ": " << back.error().what();
+            EXPECT_EQ(back->index(), s.index());
+            EXPECT_EQ(encode(*back, {true, payload_forms}).control, e.control);
+        }
+    }
+}
+
+TEST(DistTicker, TicksWhenIdleAndDeclaresThePeerDownAfterFourSilentIntervals) {
+    Ticker t(std::chrono::seconds(60));
+    EXPECT_EQ(t.interval(), std::chrono::seconds(15));
+    EXPECT_EQ(t.on_interval(true, true), Ticker::Action::none);
+    EXPECT_EQ(t.on_interval(true, false), Ticker::Action::send_tick);
+    EXPECT_EQ(t.on_interval(false, true), Ticker::Action::none);
+    EXPECT_EQ(t.on_interval(false, true), Ticker::Action::none);
+    EXPECT_EQ(t.on_interval(false, true), Ticker::Action::none);
+    EXPECT_EQ(t.on_interval(false, true), Ticker::Action::peer_down);
+}
