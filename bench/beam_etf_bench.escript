@@ -1,14 +1,17 @@
 #!/usr/bin/env escript
 %% -*- erlang -*-
+%%! +S 1 +sbwt none +sbwtdcpu none +sbwtdio none
 %%
 %% BEAM's term_to_binary/1 and binary_to_term/1 on the five terms of bench/etf_bench.cpp, which
 %% must stay identical to the ones built here (scripts/bench.sh compares sizes and CRC-32s).
 %%
 %% Each operation runs in a tight loop for at least MinTime seconds (the iteration count is
-%% calibrated first), Reps times; the median is reported. Output, one line each:
+%% calibrated first), Reps times; the median is reported, by wall clock and by CPU time (the
+%% VM's runtime, in milliseconds, so only meaningful over long batches; one scheduler and no
+%% busy-waiting keep other threads out of it). Output, one line each:
 %%   beam otp <release> erts <version> <emu_flavor>
 %%   term <name> beam size <bytes> crc32 <crc>
-%%   beam <name> encode_ns <ns/op> decode_ns <ns/op>
+%%   beam <name> encode_ns <ns/op> decode_ns <ns/op> encode_cpu_ns <ns/op> decode_cpu_ns <ns/op>
 %%
 %% Usage: beam_etf_bench.escript [--print-terms] [--min-time Seconds] [--reps N]
 -mode(compile).
@@ -74,9 +77,10 @@ run(Name, T, #{print_only := PrintOnly, min_time := MinTime, reps := Reps}) ->
         true ->
             ok;
         false ->
-            Enc = median_ns(fun(N) -> encode_loop(N, T, undefined) end, MinTime, Reps),
-            Dec = median_ns(fun(N) -> decode_loop(N, B, undefined) end, MinTime, Reps),
-            io:format("beam ~s encode_ns ~.3f decode_ns ~.3f~n", [Name, Enc, Dec])
+            {Enc, EncCpu} = median_ns(fun(N) -> encode_loop(N, T, undefined) end, MinTime, Reps),
+            {Dec, DecCpu} = median_ns(fun(N) -> decode_loop(N, B, undefined) end, MinTime, Reps),
+            io:format("beam ~s encode_ns ~.3f decode_ns ~.3f encode_cpu_ns ~.3f decode_cpu_ns ~.3f~n",
+                      [Name, Enc, Dec, EncCpu, DecCpu])
     end.
 
 %% The last result is carried along and returned so that no call can be dropped as unused.
@@ -89,12 +93,13 @@ decode_loop(N, B, _) -> decode_loop(N - 1, B, binary_to_term(B)).
 median_ns(Loop, MinTime, Reps) ->
     MinNs = MinTime * 1.0e9,
     N = calibrate(Loop, 1, MinNs),
-    Samples = [elapsed_ns(Loop, N) / N || _ <- lists:seq(1, Reps)],
-    lists:nth((Reps + 1) div 2, lists:sort(Samples)).
+    Samples = [elapsed_ns(Loop, N) || _ <- lists:seq(1, Reps)],
+    Median = fun(L) -> lists:nth((Reps + 1) div 2, lists:sort(L)) / N end,
+    {Median([Wall || {Wall, _} <- Samples]), Median([Cpu || {_, Cpu} <- Samples])}.
 
 %% Doubles the count until a batch takes a tenth of MinNs, then scales it to MinNs.
 calibrate(Loop, N, MinNs) ->
-    Ns = elapsed_ns(Loop, N),
+    {Ns, _} = elapsed_ns(Loop, N),
     if
         Ns >= MinNs / 10 -> max(1, ceil(N * MinNs / Ns));
         true -> calibrate(Loop, N * 2, MinNs)
@@ -102,6 +107,9 @@ calibrate(Loop, N, MinNs) ->
 
 elapsed_ns(Loop, N) ->
     erlang:garbage_collect(),
+    {R0, _} = erlang:statistics(runtime),
     T0 = erlang:monotonic_time(nanosecond),
     _ = Loop(N),
-    erlang:monotonic_time(nanosecond) - T0.
+    T1 = erlang:monotonic_time(nanosecond),
+    {R1, _} = erlang:statistics(runtime),
+    {T1 - T0, (R1 - R0) * 1000000}.
