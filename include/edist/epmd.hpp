@@ -152,9 +152,10 @@ struct ServerOptions {
     std::chrono::seconds packet_timeout{60};   // idle limit for non-registration connections
     std::chrono::seconds delay_accept{0};      // test aids: simulate a busy server
     std::chrono::seconds delay_write{0};
-    int debug = 0;                             // 0 quiet; 1 requests; 2+ bytes and connections
+    // Log levels as OTP's epmd: 0 errors, 1 requests, 2 connections. Lines of level ≤ debug
+    // go to `log`; without a `log`, to stderr when debug > 0, else nowhere.
+    int debug = 0;
     std::size_t max_connections = 4096;        // beyond it the oldest idle request is dropped
-    // Where debug output goes; default: stderr.
     std::function<void(std::string_view line)> log;
 
     // Defaults with ERL_EPMD_PORT, ERL_EPMD_ADDRESS and ERL_EPMD_RELAXED_COMMAND_CHECK

@@ -78,7 +78,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     };
 
     Impl(asio::io_context& io, ServerOptions o) : io(io), opts(std::move(o)), timer(io) {
-        if (!opts.log)
+        // Embedded in a node the server is quiet unless asked: stderr only with debug > 0.
+        if (!opts.log && opts.debug > 0)
             opts.log = [](std::string_view line) {
                 std::fprintf(stderr, "epmd: %.*s\n", static_cast<int>(line.size()), line.data());
             };
@@ -140,8 +141,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co.packet_timeout = opts.packet_timeout;
         co.debug = opts.debug;
         co.max_connections = opts.max_connections;
-        auto log = opts.log;
-        co.log = [log](int, std::string_view line) { log(line); };
+        if (auto log = opts.log) co.log = [log](int, std::string_view line) { log(line); };
         core.emplace(std::move(co));
         acceptors = std::move(bound);
         running = true;
@@ -170,7 +170,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             acc.async_accept([self, &acc](std::error_code ec, tcp::socket sock) {
                 if (!self->running) return;
                 if (!ec) self->opened(std::move(sock));
-                else if (self->opts.debug) self->opts.log(fmt::format("accept failed: {}", ec.message()));
+                else if (self->opts.log) self->opts.log(fmt::format("accept failed: {}", ec.message()));
                 self->accept(acc);
             });
         };

@@ -39,14 +39,16 @@ def main():
     for args in (["-names"], ["-kill"], ["-stop", "foo"]):
         subprocess.run(["epmd", "-port", str(port)] + args, capture_output=True, env=env)
         print("epmd", *args, "->", seen[-1].hex() if seen else None)
-    # erl registers (ALIVE2_REQ) and gives up when we hang up; -epmd_port as erl passes it.
+    # erl registers (ALIVE2_REQ) and gives up when we hang up. -start_epmd false: erl must not
+    # start an epmd daemon of its own (it would land on 4369 and outlive this script).
     before = len(seen)
-    subprocess.run(["erl", "-sname", "cap", "-epmd_port", str(port), "-noshell", "-eval",
+    subprocess.run(["erl", "-sname", "cap", "-start_epmd", "false", "-epmd_port", str(port),
+                    "-noshell", "-eval",
                     "halt()."], capture_output=True, timeout=30)
     for d in seen[before:]:
         print("erl -sname cap ->", d.hex())
     before = len(seen)
-    subprocess.run(["erl", "-noshell", "-epmd_port", str(port), "-eval",
+    subprocess.run(["erl", "-noshell", "-start_epmd", "false", "-epmd_port", str(port), "-eval",
                     "io:format(\"~p~n\", [erl_epmd:port_please(\"foo\", {127,0,0,1})]),"
                     "io:format(\"~p~n\", [erl_epmd:names({127,0,0,1})]), halt()."],
                    capture_output=True, timeout=30)
