@@ -619,4 +619,39 @@ main([F]) ->
     EXPECT_EQ(mismatches, 0);
 }
 
+TEST(AgainstErl, PrettyLayoutMatchesTpOnTypicalTerms) {
+    if (!have_erl()) GTEST_SKIP() << "escript not installed";
+    // Each term is written with ~tw (which parse() reads) and then with ~tp, for comparison.
+    const std::string script = R"(#!/usr/bin/env escript
+%%! +pc unicode
+main(_) ->
+    io:setopts([{encoding, unicode}]),
+    Ts = [{a_very_long_tag_name_that_is_quite_long_indeed_yes, lists:duplicate(40, 1)},
+          {a_very_long_tag_nam, lists:duplicate(40, 1), x},
+          {1, lists:duplicate(40, 1), x},
+          [a, b, {c}, d, e | lists:duplicate(35, 1) ++ [{}, #{}, <<>>, x]],
+          [lists:duplicate(30, 1) | tail_atom_which_is_long_enough_to_not_fit_aaaaaaaaaaaaaaaaaaaaaaaaa],
+          lists:duplicate(37, 1) ++ [1 | 2],
+          {state, <<"some binary data here">>, [x, y, z], #{k => v}, "a string value", 12345678901234567890},
+          #{aaaaaaaaaaaaaaaaaaaaaa => lists:seq(1, 30), bbbbbbbbbbbbbbbbbbbbbb => "hello world, a longish string"},
+          [{x, lists:seq(1, 30)}, {error, {badmatch, lists:seq(1, 40)}}, #{a => lists:seq(1, 30), b => {y, []}}],
+          [<<"\x{3b1}\x{3b2}"/utf8>>, "\x{65e5}\x{672c}", 'caf\x{e9}', <<255, 1:3>>, 1.0e-10, -0.0, [1, 2 | 3]],
+          {reply, {ok, [{name, <<"alice">>}, {age, 42}, {tags, [<<"admin">>, <<"dev">>, <<"ops">>]},
+                        {address, #{city => <<"Paris">>, zip => 75001}}]}, {state, 1, 2, 3}},
+          [[[[[[[[lists:seq(1, 30)]]]]]]]]],
+    [io:format("~tw~n~ts~n@@@~n", [T, io_lib:format("~tp", [T])]) || T <- Ts].
+)";
+    std::istringstream in(run_escript(script, ""));
+    int terms = 0;
+    for (std::string w; std::getline(in, w);) {
+        std::string expected, l;
+        for (bool first = true; std::getline(in, l) && l != "@@@"; first = false) expected += (first ? "" : "\n") + l;
+        auto t = parse(w);
+        ASSERT_TRUE(t.ok()) << w;
+        EXPECT_EQ(to_pretty_string(*t), expected);
+        ++terms;
+    }
+    EXPECT_EQ(terms, 12);
+}
+
 } // namespace
