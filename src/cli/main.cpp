@@ -1,0 +1,74 @@
+// `edist`: the command-line face of the library. Parsing and dispatch only; each subcommand is
+// in its own <name>_cmd.cpp.
+#include "command.hpp"
+
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace edist::cli {
+
+namespace {
+
+std::string one_line(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) out += (c == '\n' || c == '\r') ? ' ' : c;
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
+} // namespace
+
+int fail(std::string_view message) {
+    fmt::print(stderr, "edist: {}\n", one_line(message));
+    return exit_failure;
+}
+
+int fail(std::string_view what, const Error& e) {
+    std::string_view message = e.what();
+    // The codec's messages usually say where already; add it only when they do not.
+    if (e.offset() == Error::npos || message.find("offset") != std::string_view::npos)
+        return fail(fmt::format("{}: {}", what, message));
+    return fail(fmt::format("{}: {} at offset {}", what, message, e.offset()));
+}
+
+} // namespace edist::cli
+
+int main(int argc, char** argv) {
+    using namespace edist::cli;
+
+    CLI::App app{"edist: make a C++ program a node in Erlang/Elixir clusters.\n"
+                 "Terms, the external term format and Erlang term syntax from the command line.",
+                 "edist"};
+    app.set_version_flag("--version", "edist " EDIST_VERSION);
+    app.require_subcommand(1);
+    app.failure_message([](const CLI::App*, const CLI::Error& e) {
+        return fmt::format("edist: {} (see --help)\n", e.what());
+    });
+
+    // One line per subcommand; keep in the order `edist --help` should list them.
+    std::vector<Command> commands;
+    commands.push_back(add_term_command(app));
+    commands.push_back(add_demo_command(app));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version arrive here too, with exit code 0.
+        return app.exit(e) == 0 ? exit_ok : exit_usage;
+    }
+
+    try {
+        for (auto& c : commands)
+            if (c.app->parsed()) return c.run();
+    } catch (const edist::Error& e) {
+        return fail(e.what());
+    } catch (const std::exception& e) {
+        return fail(e.what());
+    }
+    return exit_usage;
+}
