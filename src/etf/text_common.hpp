@@ -20,6 +20,13 @@ void append_utf8(std::string& out, std::uint32_t cp);
 // One strict UTF-8 sequence at s[i] (no overlongs, no surrogates); advances i. -1 when bad.
 long decode_utf8(std::string_view s, std::size_t& i) noexcept;
 
+// erl_scan's character classes: Latin-1 letters count; ª, º, µ, × and ÷ do not.
+bool is_lower(long c) noexcept;
+bool is_upper(long c) noexcept;
+bool is_name_char(long c) noexcept;
+// Words erl quotes as atoms and refuses bare (OTP 25, without the maybe_expr feature).
+bool is_reserved_word(std::string_view s) noexcept;
+
 // Would erl print this atom quoted? (reserved words, non-lowercase start, other characters)
 bool atom_needs_quotes(std::string_view utf8) noexcept;
 void append_atom(std::string& out, std::string_view utf8, TextStyle style, bool force_quotes = false);

@@ -54,14 +54,6 @@ long decode_utf8(std::string_view s, std::size_t& i) noexcept {
 
 namespace {
 
-// erl_scan's character classes, which decide where an atom needs quotes. Latin-1 letters
-// count; ª, º and µ do not (erl quotes them), nor do × and ÷.
-bool is_lower(std::uint32_t c) { return (c >= 'a' && c <= 'z') || (c >= 0xDF && c <= 0xFF && c != 0xF7); }
-bool is_upper(std::uint32_t c) { return (c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7); }
-bool is_name_char(std::uint32_t c) {
-    return is_lower(c) || is_upper(c) || (c >= '0' && c <= '9') || c == '_' || c == '@';
-}
-
 // Reserved words as OTP 25's io_lib quotes them. 'maybe' and 'else' belong to a feature that
 // is off by default there, so erl writes them bare.
 constexpr std::array<std::string_view, 27> reserved_words = {
@@ -216,18 +208,28 @@ struct Frame {
 
 } // namespace
 
+bool is_lower(long c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 0xDF && c <= 0xFF && c != 0xF7); }
+bool is_upper(long c) noexcept { return (c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7); }
+bool is_name_char(long c) noexcept {
+    return is_lower(c) || is_upper(c) || (c >= '0' && c <= '9') || c == '_' || c == '@';
+}
+
+bool is_reserved_word(std::string_view s) noexcept {
+    for (std::string_view w : reserved_words)
+        if (w == s) return true;
+    return false;
+}
+
 bool atom_needs_quotes(std::string_view name) noexcept {
     if (name.empty()) return true;
     std::size_t i = 0;
     long first = decode_utf8(name, i);
-    if (first < 0 || !is_lower(static_cast<std::uint32_t>(first))) return true;
+    if (first < 0 || !is_lower(first)) return true;
     while (i < name.size()) {
         long c = decode_utf8(name, i);
-        if (c < 0 || !is_name_char(static_cast<std::uint32_t>(c))) return true;
+        if (c < 0 || !is_name_char(c)) return true;
     }
-    for (std::string_view w : reserved_words)
-        if (w == name) return true;
-    return false;
+    return is_reserved_word(name);
 }
 
 void append_atom(std::string& out, std::string_view name, TextStyle style, bool force_quotes) {
