@@ -200,9 +200,10 @@ public:
     // --- Comparison -------------------------------------------------------------------------
     // == is Erlang's =:= (1 and 1.0 differ, so do 0.0 and -0.0, as in OTP 27).
     friend bool operator==(const Term& a, const Term& b) noexcept;
-    // A total order consistent with ==: Erlang term order, except that an integer and a float
-    // that are arithmetically equal order integer first. It is the order OTP uses for map keys,
-    // and what std::map / std::sort need.
+    // A total order consistent with ==: OTP's map-key order, which is Erlang term order except
+    // that every integer sorts before every float, at any depth (2 < 1.5 here, while
+    // compare(2, 1.5) > 0). Maps keep their keys, and term_to_binary writes them, in this order;
+    // it is also what std::map and std::sort need. Use compare() for Erlang's `<`.
     friend std::strong_ordering operator<=>(const Term& a, const Term& b) noexcept;
     std::size_t hash() const noexcept; // consistent with ==
 
@@ -239,7 +240,7 @@ struct ListView {
     auto end() const noexcept { return elements.end(); }
 };
 
-// A map's pairs, ordered by key (operator<=> order).
+// A map's pairs, ordered by key in OTP's map-key order (operator<=>).
 class MapView {
 public:
     struct Entry {

@@ -83,9 +83,8 @@ int cmp_numbers(const Term& a, const Term& b, bool exact) {
     }
     if (ta == Tag::Float || tb == Tag::Float) {
         bool a_float = ta == Tag::Float;
-        int c = a_float ? -cmp_int_float(b, TermAccess::flt(a)) : cmp_int_float(a, TermAccess::flt(b));
-        if (c == 0 && exact) return a_float ? 1 : -1; // map-key order: integer before float
-        return c;
+        if (exact) return a_float ? 1 : -1; // map-key order: every integer before every float
+        return a_float ? -cmp_int_float(b, TermAccess::flt(a)) : cmp_int_float(a, TermAccess::flt(b));
     }
     if (ta == Tag::Small && tb == Tag::Small) return three_way(TermAccess::small(a), TermAccess::small(b));
     if (ta == Tag::Small) return TermAccess::as<detail::BigNode>(b)->value.negative() ? 1 : -1;
