@@ -1,0 +1,150 @@
+// edist::Node: a C++ program as a node of an Erlang cluster.
+//
+//   auto node = edist::Node::start({.name = "cpp", .cookie = "secret"}).value();
+//   edist::Mailbox box = node->make_mailbox("worker");       // a pid, registered as 'worker'
+//   node->send(edist::atom("shell"), edist::atom("erl@host"), edist::tuple(box.pid(), 42));
+//   if (auto msg = box.receive(std::chrono::seconds(5))) std::cout << *msg << '\n';
+//
+// A node runs on its own threads (start(options)) or on an io_context the caller owns and runs
+// (start(io, options)). Every method may be called from any thread.
+#pragma once
+
+#include <edist/epmd.hpp>
+#include <edist/error.hpp>
+#include <edist/term.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace asio {
+class io_context;
+}
+
+namespace edist {
+
+class Mailbox;
+class Node;
+
+enum class LogLevel { debug, info, warning, error };
+
+struct NodeOptions {
+    // "name" or "name@host". Without a host, the machine's short host name (long names: its
+    // fully qualified name) is used, as erl -sname/-name do.
+    std::string name;
+    // The cookie; when empty, $HOME/.erlang.cookie as erl reads it (created if missing).
+    std::string cookie;
+    bool long_names = false; // -name instead of -sname
+    bool hidden = true;      // a hidden node: not in nodes(), global or pg
+    // Distribution listen port (0: any free port) and address.
+    std::uint16_t listen_port = 0;
+    std::string listen_address = "0.0.0.0";
+    // epmd: where to register and look names up. When no epmd answers on the port, the node
+    // starts one in-process (embedded_epmd) so that a lone C++ program needs no daemon.
+    std::uint16_t epmd_port = epmd::default_epmd_port();
+    bool embedded_epmd = true;
+    bool register_with_epmd = true;
+    std::chrono::milliseconds net_ticktime = std::chrono::seconds(60);
+    std::chrono::milliseconds net_setuptime = std::chrono::seconds(7);
+    // Threads the node runs when it owns its io_context.
+    unsigned threads = 1;
+    // Where log lines go (default: stderr for warnings and errors).
+    std::function<void(LogLevel, std::string_view)> log;
+};
+
+// Why a connection ended, for nodedown notifications.
+struct NodeEvent {
+    enum class Kind { nodeup, nodedown } kind;
+    Atom node;
+    Term reason; // nodedown: connection_closed, net_tick_timeout, disconnect, protocol error text
+};
+
+class Node : public std::enable_shared_from_this<Node> {
+public:
+    static Result<std::shared_ptr<Node>> start(NodeOptions options);
+    static Result<std::shared_ptr<Node>> start(asio::io_context& io, NodeOptions options);
+    virtual ~Node();
+
+    Atom name() const noexcept;
+    std::uint32_t creation() const noexcept;
+    std::uint16_t port() const noexcept; // the distribution listen port
+    const NodeOptions& options() const noexcept;
+
+    // A new mailbox: a pid of this node, optionally registered under `name`.
+    Result<Mailbox> make_mailbox(std::string_view registered_name = {});
+    std::optional<Pid> whereis(Atom name) const;
+
+    // Messages. Sending never blocks on the network; a message to an unreachable node is
+    // dropped, as in Erlang. `from` is the sending pid when the peer should see one.
+    void send(const Pid& to, Term message, std::optional<Pid> from = std::nullopt);
+    void send(Atom name, Atom node, Term message, std::optional<Pid> from = std::nullopt); // {Name, Node} ! Msg
+    void send(Atom name, Term message); // to a locally registered name
+
+    // net_adm:ping/1: true (pong) when a connection is up or can be set up and the peer
+    // answers net_kernel's is_auth; false (pang) otherwise.
+    bool ping(Atom node, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // Sets up a connection without sending anything (net_kernel:connect_node/1).
+    bool connect(Atom node, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    void disconnect(Atom node);
+    std::vector<Atom> nodes() const; // connected nodes, visible and hidden
+
+    // nodeup/nodedown callbacks; returns an id for unmonitor_nodes.
+    std::uint64_t monitor_nodes(std::function<void(const NodeEvent&)> callback);
+    void unmonitor_nodes(std::uint64_t id);
+
+    asio::io_context& io_context() noexcept;
+    // Closes every connection and the listener and stops the node's own threads.
+    void stop();
+
+    struct Impl;
+    Impl& impl() noexcept { return *impl_; }
+
+protected:
+    explicit Node(std::unique_ptr<Impl> impl);
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// A process-like endpoint for plain threads: a pid, a queue and selective receive.
+// Closing it (or destroying the last copy) unregisters its name and makes its pid dead.
+class Mailbox {
+public:
+    Mailbox() = default;
+    Pid pid() const noexcept;
+    Node& node() const noexcept;
+    explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+
+    void send(const Pid& to, Term message) const;
+    void send(Atom name, Atom node, Term message) const;
+
+    // The oldest message, waiting at most `timeout` (std::nullopt: nothing arrived).
+    std::optional<Term> receive(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+    // The oldest message for which `match` returns true; other messages stay queued, in order,
+    // as in an Erlang selective receive.
+    std::optional<Term> receive(const std::function<bool(const Term&)>& match,
+                                std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+    // Calls `handler` once, on the node's io_context, with the next message (selected by
+    // `match` when given) or std::nullopt after `timeout`.
+    void async_receive(std::function<void(std::optional<Term>)> handler,
+                       std::chrono::milliseconds timeout = std::chrono::milliseconds::max(),
+                       std::function<bool(const Term&)> match = nullptr);
+    std::size_t queued() const;
+
+    // {nodeup, Node} and {nodedown, Node} messages, like net_kernel:monitor_nodes(true).
+    void monitor_nodes(bool on);
+    void close();
+
+    struct State;
+    explicit Mailbox(std::shared_ptr<State> s) : state_(std::move(s)) {}
+
+private:
+    std::shared_ptr<State> state_;
+};
+
+} // namespace edist

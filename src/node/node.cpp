@@ -1,0 +1,388 @@
+// The node: names, the process table, local delivery and routing, node monitoring.
+#include "node/connection.hpp"
+#include "node/node_impl.hpp"
+
+#include <edist/cookie.hpp>
+#include <edist/text.hpp>
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+#include <netdb.h>
+
+namespace edist {
+
+namespace {
+
+// erl -sname uses the host name up to its first dot; -name the fully qualified name.
+Result<std::string> local_host(bool long_names) {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0) return Error(atoms::badarg, "cannot read this machine's host name");
+    std::string host = buf;
+    if (!long_names) return host.substr(0, host.find('.'));
+    if (host.find('.') != std::string::npos) return host;
+    addrinfo hints{};
+    hints.ai_flags = AI_CANONNAME;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &res) == 0 && res) {
+        std::string canon = res->ai_canonname ? res->ai_canonname : "";
+        freeaddrinfo(res);
+        if (canon.find('.') != std::string::npos) return canon;
+    }
+    return Error(atoms::badarg, "long node names need a fully qualified host; give the name as name@host");
+}
+
+} // namespace
+
+void Node::Impl::log(LogLevel level, std::string_view line) const {
+    if (options.log) {
+        options.log(level, line);
+        return;
+    }
+    if (level >= LogLevel::warning) {
+        std::string out = "edist[" + std::string(name.name()) + "]: " + std::string(line) + "\n";
+        std::fputs(out.c_str(), stderr);
+    }
+}
+
+Pid Node::Impl::make_pid() {
+    // Pid numbers stay within the 15+13 bits OTP 25 peers without V4_NC keep of a pid.
+    std::lock_guard lock(procs_mutex);
+    for (;;) {
+        std::uint32_t n = next_pid++;
+        std::uint32_t id = n & 0x7FFF, serial = (n >> 15) & 0x1FFF;
+        std::uint32_t key = serial << 15 | id;
+        if (!procs.count(key)) return Pid{name, key, 0, creation};
+    }
+}
+
+// Pids made by make_pid carry their whole number in `id`; serial is always 0.
+void Node::Impl::remove_process(std::uint32_t id, Atom registered) {
+    std::lock_guard lock(procs_mutex);
+    procs.erase(id);
+    if (registered != Atom()) {
+        auto it = names.find(registered.index());
+        if (it != names.end() && it->second == id) names.erase(it);
+    }
+}
+
+std::shared_ptr<Mailbox::State> Node::Impl::find_process(std::uint32_t id) const {
+    std::lock_guard lock(procs_mutex);
+    auto it = procs.find(id);
+    return it == procs.end() ? nullptr : it->second.lock();
+}
+
+std::shared_ptr<Mailbox::State> Node::Impl::find_name(Atom n) const {
+    std::lock_guard lock(procs_mutex);
+    auto it = names.find(n.index());
+    if (it == names.end()) return nullptr;
+    auto p = procs.find(it->second);
+    return p == procs.end() ? nullptr : p->second.lock();
+}
+
+void Node::Impl::set_node_monitor(const std::shared_ptr<Mailbox::State>& box, bool on) {
+    std::lock_guard lock(monitors_mutex);
+    std::erase_if(node_monitor_boxes, [&](const auto& w) {
+        auto s = w.lock();
+        return !s || s == box;
+    });
+    if (on) node_monitor_boxes.push_back(box);
+}
+
+void Node::Impl::notify(const NodeEvent& event) {
+    std::vector<std::function<void(const NodeEvent&)>> callbacks;
+    std::vector<std::shared_ptr<Mailbox::State>> boxes;
+    {
+        std::lock_guard lock(monitors_mutex);
+        for (auto& [id, cb] : node_monitors) callbacks.push_back(cb);
+        for (auto& w : node_monitor_boxes)
+            if (auto s = w.lock()) boxes.push_back(s);
+    }
+    Term kind = event.kind == NodeEvent::Kind::nodeup ? atom("nodeup") : atom("nodedown");
+    for (auto& b : boxes) b->deliver(tuple(kind, event.node));
+    for (auto& cb : callbacks) cb(event);
+}
+
+void Node::Impl::deliver_local(const dist::Signal& signal, Atom peer) {
+    using namespace dist;
+    auto is_ours = [&](const Pid& p) { return p.node == name && (p.creation == creation || p.creation == 0); };
+    std::visit(
+        [&](const auto& s) {
+            using S = std::decay_t<decltype(s)>;
+            if constexpr (std::is_same_v<S, SendSignal>) {
+                if (!is_ours(s.to)) return;
+                if (auto box = find_process(s.to.id)) box->deliver(s.message);
+            } else if constexpr (std::is_same_v<S, RegSendSignal>) {
+                if (s.to == atom("net_kernel")) {
+                    net_kernel_request(s.message);
+                } else if (auto box = find_name(s.to)) {
+                    box->deliver(s.message);
+                }
+            } else if constexpr (std::is_same_v<S, LinkSignal>) {
+                // A mailbox traps exits and never dies of them; a link to a pid that does not
+                // exist is answered at once with noproc, as OTP does.
+                if (!is_ours(s.to) || !find_process(s.to.id))
+                    route(peer, ExitSignal{s.to, s.from, atoms::noproc, true});
+            } else if constexpr (std::is_same_v<S, UnlinkIdSignal>) {
+                route(peer, UnlinkIdAckSignal{s.id, s.to, s.from});
+            } else if constexpr (std::is_same_v<S, ExitSignal>) {
+                if (!is_ours(s.to)) return;
+                if (auto box = find_process(s.to.id)) box->deliver(tuple(atom("EXIT"), s.from, s.reason));
+            } else if constexpr (std::is_same_v<S, MonitorSignal>) {
+                bool alive = s.to.is_pid() ? (is_ours(s.to.as_pid()) && find_process(s.to.as_pid().id) != nullptr)
+                                           : find_name(s.to.as_atom()) != nullptr;
+                if (!alive) route(peer, MonitorExitSignal{s.to, s.from, s.ref, atoms::noproc});
+            } else if constexpr (std::is_same_v<S, SpawnRequestSignal>) {
+                route(peer, SpawnReplySignal{s.req_id, s.from, 0, atom("notsup")});
+            } else {
+                // UNLINK_ID_ACK, DEMONITOR, MONITOR_P_EXIT, GROUP_LEADER, SPAWN_REPLY and alias
+                // sends concern processes this node does not have yet: nothing to do.
+            }
+        },
+        signal);
+}
+
+void Node::Impl::net_kernel_request(const Term& message) {
+    // {'$gen_call', {From, Tag}, Request}: what gen:call sends, and net_adm:ping uses.
+    if (!message.is_tuple(3) || !message[0].is_atom(atom("$gen_call")) || !message[1].is_tuple(2) ||
+        !message[1][0].is_pid()) {
+        log(LogLevel::debug, "net_kernel: ignoring " + to_string(message));
+        return;
+    }
+    const Term& request = message[2];
+    Pid from = message[1][0].as_pid();
+    const Term& tag = message[1][1];
+    Term reply;
+    if (request.is_tuple(2) && request[0].is_atom(atom("is_auth"))) {
+        reply = atom("yes");
+    } else {
+        log(LogLevel::info, "net_kernel: unsupported call " + to_string(request));
+        return;
+    }
+    // gen's reply goes to the caller's pid; the caller matches on Tag, whichever way it came.
+    route(from.node, dist::SendSignal{std::nullopt, from, tuple(tag, reply)});
+}
+
+void Node::Impl::route(Atom node, dist::Signal signal) {
+    if (node == name) {
+        deliver_local(signal, name);
+        return;
+    }
+    if (stopped) return;
+    auto c = connection_for(node, true);
+    if (c) c->send(std::move(signal));
+}
+
+// --- Node -----------------------------------------------------------------------------------
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->self = this; }
+Node::~Node() { stop(); }
+
+namespace {
+struct NodeAccess : Node {
+    explicit NodeAccess(std::unique_ptr<Node::Impl> i) : Node(std::move(i)) {}
+};
+
+Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, asio::io_context* io,
+                                         NodeOptions options) {
+    auto impl = std::make_unique<Node::Impl>();
+    impl->options = std::move(options);
+    NodeOptions& o = impl->options;
+    std::string alive = o.name, host;
+    if (auto at = alive.find('@'); at != std::string::npos) {
+        host = alive.substr(at + 1);
+        alive = alive.substr(0, at);
+    } else {
+        auto h = local_host(o.long_names);
+        if (!h) return h.error();
+        host = *h;
+    }
+    if (alive.empty() || host.empty()) return Error(atoms::badarg, "node name must be name@host with both parts");
+    if (!o.long_names && host.find('.') != std::string::npos) o.long_names = true;
+    try {
+        impl->name = Atom(alive + "@" + host);
+    } catch (const Error& e) {
+        return e;
+    }
+    impl->host = host;
+    impl->own_io = std::move(own);
+    impl->io = impl->own_io ? impl->own_io.get() : io;
+    auto c = o.cookie.empty() ? resolve_cookie() : resolve_cookie(o.cookie);
+    if (!c) return c.error();
+    impl->cookie = *c;
+
+    std::shared_ptr<Node> node = std::make_shared<NodeAccess>(std::move(impl));
+    Node::Impl& im = node->impl();
+    im.weak_self = node;
+    if (im.own_io) {
+        im.work.emplace(asio::make_work_guard(*im.io));
+        for (unsigned i = 0; i < std::max(1u, o.threads); ++i) im.threads.emplace_back([io = im.io] { io->run(); });
+    }
+    auto listening = im.start_listening();
+    if (!listening) {
+        node->stop();
+        return listening.error();
+    }
+    auto registered = im.start_epmd();
+    if (!registered) {
+        node->stop();
+        return registered.error();
+    }
+    im.start_accepting();
+    return node;
+}
+} // namespace
+
+Result<std::shared_ptr<Node>> Node::start(NodeOptions options) {
+    return start_node(std::make_unique<asio::io_context>(), nullptr, std::move(options));
+}
+Result<std::shared_ptr<Node>> Node::start(asio::io_context& io, NodeOptions options) {
+    return start_node(nullptr, &io, std::move(options));
+}
+
+Atom Node::name() const noexcept { return impl_->name; }
+std::uint32_t Node::creation() const noexcept { return impl_->creation; }
+std::uint16_t Node::port() const noexcept { return impl_->port; }
+const NodeOptions& Node::options() const noexcept { return impl_->options; }
+asio::io_context& Node::io_context() noexcept { return *impl_->io; }
+
+Result<Mailbox> Node::make_mailbox(std::string_view registered_name) {
+    auto state = std::make_shared<Mailbox::State>();
+    state->node = shared_from_this();
+    Atom reg;
+    if (!registered_name.empty()) {
+        try {
+            reg = Atom(registered_name);
+        } catch (const Error& e) {
+            state->node.reset();
+            return e;
+        }
+    }
+    state->pid = impl_->make_pid();
+    std::lock_guard lock(impl_->procs_mutex);
+    if (reg != Atom()) {
+        auto it = impl_->names.find(reg.index());
+        if (it != impl_->names.end() && impl_->procs.count(it->second) && !impl_->procs[it->second].expired()) {
+            state->node.reset();
+            return Error(atoms::badarg, "name " + std::string(registered_name) + " is already registered");
+        }
+        impl_->names[reg.index()] = state->pid.id;
+        state->registered = reg;
+    }
+    impl_->procs[state->pid.id] = state;
+    return Mailbox(std::move(state));
+}
+
+std::optional<Pid> Node::whereis(Atom n) const {
+    if (auto s = impl_->find_name(n)) return s->pid;
+    return std::nullopt;
+}
+
+void Node::send(const Pid& to, Term message, std::optional<Pid> from) {
+    impl_->route(to.node, dist::SendSignal{from, to, std::move(message)});
+}
+
+void Node::send(Atom n, Atom node, Term message, std::optional<Pid> from) {
+    if (node == impl_->name) {
+        send(n, std::move(message));
+        return;
+    }
+    // REG_SEND needs a sender pid; OTP uses the sending process. Without one, a pid of this
+    // node that is never alive stands in, as erl_interface's clients do.
+    Pid sender = from ? *from : Pid{impl_->name, 0, 0, impl_->creation};
+    impl_->route(node, dist::RegSendSignal{sender, n, std::move(message)});
+}
+
+void Node::send(Atom n, Term message) {
+    if (n == atom("net_kernel")) {
+        impl_->net_kernel_request(message);
+        return;
+    }
+    if (auto box = impl_->find_name(n)) box->deliver(std::move(message));
+}
+
+std::vector<Atom> Node::nodes() const {
+    std::vector<Atom> out;
+    std::lock_guard lock(impl_->conns_mutex);
+    for (auto& [key, c] : impl_->conns)
+        if (c->is_up()) out.push_back(c->peer());
+    return out;
+}
+
+bool Node::connect(Atom node, std::chrono::milliseconds timeout) {
+    if (node == impl_->name) return true;
+    auto c = impl_->connection_for(node, true);
+    return c && c->wait_up(timeout);
+}
+
+void Node::disconnect(Atom node) {
+    if (auto c = impl_->connection_for(node, false)) c->close(atom("disconnect"));
+}
+
+bool Node::ping(Atom node, std::chrono::milliseconds timeout) {
+    if (node == impl_->name) return true;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (!connect(node, timeout)) return false;
+    auto box = make_mailbox();
+    if (!box) return false;
+    std::uint32_t words[3];
+    RAND_bytes(reinterpret_cast<unsigned char*>(words), sizeof words);
+    Ref r{impl_->name, impl_->creation, 3, {words[0] & 0x3FFFF, words[1], words[2], 0, 0}};
+    Term tag(r);
+    box->send(atom("net_kernel"), node,
+              tuple(atom("$gen_call"), tuple(box->pid(), tag), tuple(atom("is_auth"), impl_->name)));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto reply = box->receive([&](const Term& m) { return m.is_tuple(2) && m[0] == tag; },
+                              std::max(left, std::chrono::milliseconds(0)));
+    bool pong = reply && (*reply)[1].is_atom(atom("yes"));
+    box->close();
+    if (!pong) disconnect(node); // as net_adm:ping does on pang
+    return pong;
+}
+
+std::uint64_t Node::monitor_nodes(std::function<void(const NodeEvent&)> callback) {
+    std::lock_guard lock(impl_->monitors_mutex);
+    std::uint64_t id = ++impl_->next_monitor;
+    impl_->node_monitors.emplace(id, std::move(callback));
+    return id;
+}
+
+void Node::unmonitor_nodes(std::uint64_t id) {
+    std::lock_guard lock(impl_->monitors_mutex);
+    impl_->node_monitors.erase(id);
+}
+
+void Node::stop() {
+    Impl& im = *impl_;
+    if (im.stopped.exchange(true)) return;
+    std::vector<std::shared_ptr<Connection>> conns;
+    {
+        std::lock_guard lock(im.conns_mutex);
+        for (auto& [k, c] : im.conns) conns.push_back(c);
+    }
+    for (auto& c : conns) c->close(atom("disconnect"));
+    asio::post(*im.io, [&im] {
+        if (im.acceptor) {
+            std::error_code ec;
+            im.acceptor->close(ec);
+        }
+    });
+    im.registration.close();
+    if (im.embedded_epmd) {
+        asio::post(*im.epmd_io, [&im] { im.embedded_epmd->stop(); });
+        im.epmd_work.reset();
+        if (im.epmd_thread.joinable()) im.epmd_thread.join();
+    }
+    if (im.own_io) {
+        im.work.reset();
+        // Give pending closes a moment to run on the node's threads, then stop them.
+        asio::post(*im.io, [io = im.io] { io->stop(); });
+        for (auto& t : im.threads)
+            if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+            else if (t.joinable()) t.detach();
+    }
+}
+
+} // namespace edist

@@ -1,0 +1,114 @@
+// Node internals shared by the node layer's files: the process table, names, connections.
+#pragma once
+
+#include "dist/control.hpp"
+
+#include <edist/node.hpp>
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace edist {
+
+class Connection;
+
+struct Mailbox::State {
+    std::shared_ptr<Node> node;
+    Pid pid;
+    Atom registered; // '' when none
+
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<Term> queue;
+    bool closed = false;
+    struct Waiter {
+        std::uint64_t id;
+        std::function<bool(const Term&)> match;
+        std::function<void(std::optional<Term>)> handler;
+        std::shared_ptr<asio::steady_timer> timer;
+    };
+    std::list<Waiter> waiters;
+    std::uint64_t next_waiter = 0;
+
+    ~State();
+    void deliver(Term message);
+};
+
+struct Node::Impl {
+    NodeOptions options;
+    Node* self = nullptr;
+    std::weak_ptr<Node> weak_self;
+    Atom name;
+    std::string host; // the part after '@'
+    std::uint32_t creation = 0;
+    std::string cookie;
+
+    std::unique_ptr<asio::io_context> own_io;
+    asio::io_context* io = nullptr;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::vector<std::thread> threads;
+
+    std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
+    std::uint16_t port = 0;
+    // An epmd of our own when none ran: on a private io_context and thread, so it serves even
+    // while the caller's io_context is not running yet.
+    std::unique_ptr<asio::io_context> epmd_io;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> epmd_work;
+    std::thread epmd_thread;
+    std::unique_ptr<epmd::Server> embedded_epmd;
+    epmd::Registration registration;
+    std::atomic<bool> stopped{false};
+
+    // Processes: pid id -> mailbox; names -> pid id.
+    mutable std::mutex procs_mutex;
+    std::unordered_map<std::uint32_t, std::weak_ptr<Mailbox::State>> procs;
+    std::unordered_map<std::uint32_t, std::uint32_t> names; // atom index -> pid id
+    std::uint32_t next_pid = 0;
+
+    // Connections by peer node name (atom index).
+    mutable std::mutex conns_mutex;
+    std::unordered_map<std::uint32_t, std::shared_ptr<Connection>> conns;
+
+    std::mutex monitors_mutex;
+    std::map<std::uint64_t, std::function<void(const NodeEvent&)>> node_monitors;
+    std::vector<std::weak_ptr<Mailbox::State>> node_monitor_boxes;
+    std::uint64_t next_monitor = 0;
+
+    void log(LogLevel level, std::string_view line) const;
+
+    Pid make_pid();
+    void remove_process(std::uint32_t id, Atom registered);
+    std::shared_ptr<Mailbox::State> find_process(std::uint32_t id) const;
+    std::shared_ptr<Mailbox::State> find_name(Atom name) const;
+    void set_node_monitor(const std::shared_ptr<Mailbox::State>& box, bool on);
+
+    // Delivery of a signal that arrived from `peer` (or from this node).
+    void deliver_local(const dist::Signal& signal, Atom peer);
+    // Routes a signal to its destination node, connecting on demand.
+    void route(Atom node, dist::Signal signal);
+
+    // Connection bookkeeping, called by Connection.
+    std::shared_ptr<Connection> connection_for(Atom node, bool create);
+    void connection_up(const std::shared_ptr<Connection>& c);
+    void connection_down(const std::shared_ptr<Connection>& c, const Term& reason);
+    void notify(const NodeEvent& event);
+
+    // net_kernel's part that peers rely on: is_auth for net_adm:ping.
+    void net_kernel_request(const Term& message);
+
+    void start_accepting();
+    Result<bool> start_listening();
+    Result<bool> start_epmd();
+};
+
+} // namespace edist
