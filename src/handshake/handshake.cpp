@@ -577,11 +577,15 @@ void Handshake::receive(std::span<const std::uint8_t> bytes, Time now) {
 
 void Handshake::receive_eof(Time now) {
     if (done() || expired(now)) return;
+    // An OTP acceptor that rejects our digest closes without a word: say what that means.
+    const char* hint = step_ == Step::recv_challenge_ack
+                           ? " (it rejected our challenge reply: its cookie differs from ours)"
+                           : "";
     fail(reason("closed"),
-         fmt::format("connection closed by {} while waiting for {}",
+         fmt::format("connection closed by {} while waiting for the {}{}",
                      role_ == Role::initiator ? cfg_.peer_node
                                               : (peer_node_.empty() ? "the peer" : peer_node_),
-                     awaiting()));
+                     awaiting(), hint));
 }
 
 void Handshake::handle_timeout(Time now) { expired(now); }
@@ -607,7 +611,7 @@ void Handshake::drive() {
         if (len == 0 || len > max_message) {
             const std::string what = len == 0 ? "an empty message" : fmt::format("a {}-byte message", len);
             return fail(reason(fmt::format("{}_failed", awaiting_step_name())),
-                        fmt::format("got {} while waiting for {}", what, awaiting()));
+                        fmt::format("got {} while waiting for the {}", what, awaiting()));
         }
         if (in_.size() < header + len) return;
         std::vector<std::uint8_t> msg(in_.begin() + static_cast<std::ptrdiff_t>(header),
