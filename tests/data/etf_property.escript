@@ -165,8 +165,15 @@ term(Depth) ->
         _ -> [term(Depth - 1), term(Depth - 1)]
     end.
 
+%% Of plain leaves, so that some large maps have a ~w text worth comparing.
 large_map() ->
-    maps:from_list([{leaf(), leaf()} || _ <- lists:seq(1, 33 + rand:uniform(40))]).
+    maps:from_list([{plain_leaf(), plain_leaf()} || _ <- lists:seq(1, 33 + rand:uniform(40))]).
+
+plain_leaf() ->
+    case leaf() of
+        T when is_pid(T); is_port(T); is_reference(T); is_function(T) -> plain_leaf();
+        T -> T
+    end.
 
 non_list_leaf() ->
     case leaf() of
