@@ -40,7 +40,9 @@ struct NodeOptions {
     // The cookie; when empty, $HOME/.erlang.cookie as erl reads it (created if missing).
     std::string cookie;
     bool long_names = false; // -name instead of -sname
-    bool hidden = true;      // a hidden node: not in nodes(), global or pg
+    // A hidden node: not in other nodes' nodes(), global or pg. Visible nodes must take part
+    // in global and pg, which edist does not implement yet, so start() refuses hidden = false.
+    bool hidden = true;
     // Distribution listen port (0: any free port) and address.
     std::uint16_t listen_port = 0;
     std::string listen_address = "0.0.0.0";

@@ -200,6 +200,9 @@ Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, 
         host = *h;
     }
     if (alive.empty() || host.empty()) return Error(atoms::badarg, "node name must be name@host with both parts");
+    if (!o.hidden)
+        return Error(atom("notsup"), "visible nodes must take part in global and pg, which edist does not implement "
+                                     "yet; run hidden (the default)");
     if (!o.long_names && host.find('.') != std::string::npos) o.long_names = true;
     try {
         impl->name = Atom(alive + "@" + host);
