@@ -270,12 +270,20 @@ dense_term(Depth) ->
         4 -> list_to_tuple([dense_term(Depth - 1) || _ <- lists:seq(1, rand:uniform(3) - 1)]);
         5 -> [dense_term(Depth - 1) || _ <- lists:seq(1, rand:uniform(3) - 1)];
         6 -> [dense_term(Depth - 1) | dense_leaf()];
-        7 -> maps:from_list([{dense_term(Depth - 1), dense_term(Depth - 1)} || _ <- lists:seq(1, rand:uniform(3) - 1)]);
+        7 -> maps:from_list([{key(dense_term(Depth - 1)), dense_term(Depth - 1)} || _ <- lists:seq(1, rand:uniform(3) - 1)]);
         8 -> case rand:uniform(10) of
-                 1 -> maps:from_list([{dense_leaf(), dense_leaf()} || _ <- lists:seq(1, 40)]);
+                 1 -> maps:from_list([{key(dense_leaf()), dense_leaf()} || _ <- lists:seq(1, 40)]);
                  _ -> {dense_term(Depth - 1)}
              end
     end.
+
+%% OTP 25 takes 0.0 and -0.0 for the same map key; edist, like OTP 27, does not. So how maps
+%% whose keys differ only there compare depends on the release: keep -0.0 out of dense keys.
+key(F) when is_float(F), F == 0 -> 0.0;
+key(T) when is_tuple(T) -> list_to_tuple(key(tuple_to_list(T)));
+key([H | T]) -> [key(H) | key(T)];
+key(M) when is_map(M) -> maps:from_list([{key(K), key(V)} || {K, V} <- maps:to_list(M)]);
+key(T) -> T.
 
 dense_leaf() ->
     pick([0, 1, -1, 2, 1 bsl 64, -(1 bsl 64), 1 bsl 63, (1 bsl 53) + 1,

@@ -327,6 +327,22 @@ private:
                                 Term(Export{edist::atom("lists"), edist::atom("map"), 2}),
                                 Term(Export{edist::atom("lists"), edist::atom("map"), 3}),
                                 Term(Export{edist::atom("erlang"), edist::atom("abs"), 1})};
+            // Local funs of one module and index. OTP 25 compares them by old_uniq, then the
+            // free variables, and takes funs equal in those for the same term (a map cannot hold
+            // both), so each variant has its own old_uniq; uniq, old_index and pid vary too.
+            for (int variant = 0; variant < 6; ++variant) {
+                FunData f;
+                f.arity = 1;
+                f.uniq.fill(static_cast<std::uint8_t>(variant % 3));
+                f.index = 1;
+                f.module = edist::atom("m");
+                f.old_index = Term(variant % 2);
+                f.old_uniq = Term(100 - variant);
+                f.pid = Term(Pid{a, static_cast<std::uint32_t>(variant), 0, 1});
+                if (variant >= 3) f.free_vars.push_back(Term(variant - 3));
+                if (variant == 5) f.free_vars.push_back(Term(edist::atom("x")));
+                v.push_back(fun(std::move(f)));
+            }
             for (Atom n : {a, b}) {
                 for (std::uint32_t c : {1u, 2u}) {
                     v.emplace_back(Pid{n, 1, 0, c});
