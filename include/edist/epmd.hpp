@@ -86,7 +86,9 @@ struct ClientOptions {
 };
 
 // A live registration. The epmd keeps the name while the TCP connection stays open and silent;
-// destroying the handle (or close()) closes it, and epmd unregisters the name.
+// destroying the handle (or close()) closes it, and epmd unregisters the name. An async
+// registration belongs to its io_context: close or destroy it from a thread running that
+// context (or when the context is not running).
 class Registration {
 public:
     Registration() = default;  // no registration
@@ -164,7 +166,8 @@ struct ServerOptions {
 };
 
 // An epmd server on the caller's io_context. No threads of its own: it runs while the caller
-// runs the io_context.
+// runs the io_context. Not thread-safe: call start()/stop()/the destructor before the context
+// runs or from a thread running it (e.g. via asio::post).
 class Server {
 public:
     Server(asio::io_context& io, ServerOptions opts);
