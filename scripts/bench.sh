@@ -46,6 +46,12 @@ cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
     echo "kernel=$(uname -sr)"
     echo "cxx=$("${cxx:-c++}" --version | head -1)"
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+    if commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
+        [[ -z $(git -C "$root" status --porcelain -- src include) ]] || commit="$commit with uncommitted changes"
+    else
+        commit=${EDIST_BENCH_COMMIT:-unknown} # e.g. when run from a `git archive` snapshot
+    fi
+    echo "commit=$commit"
     echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine.txt"
 
@@ -128,8 +134,8 @@ for t in terms:
         checks.append((t, name, span_r, bin_r, ok))
 
 lines = [
-    f"Measured {machine['date']} on {machine['cpu']} ({machine['cores']} cores), "
-    f"{machine['kernel']}, {machine['cxx']}, {otp}.",
+    f"Measured {machine['date']} at commit {machine['commit']} on {machine['cpu']} "
+    f"({machine['cores']} cores), {machine['kernel']}, {machine['cxx']}, {otp}.",
     "",
     f"Each figure is the median of {machine['reps']} runs of at least {machine['min_time']} s, "
     + ("in CPU time (thread CPU time for edist and ei, the VM's runtime for BEAM)"
