@@ -11,6 +11,7 @@
 
 #include <edist/epmd.hpp>
 #include <edist/error.hpp>
+#include <edist/process.hpp>
 #include <edist/term.hpp>
 
 #include <chrono>
@@ -79,6 +80,11 @@ public:
 
     // A new mailbox: a pid of this node, optionally registered under `name`.
     Result<Mailbox> make_mailbox(std::string_view registered_name = {});
+    // A new process running `body` on the node's threads (see edist/process.hpp). Fails with
+    // badarg when opts.register_name is taken. Link and monitor options need a spawning
+    // process: use Self::spawn for them.
+    Result<Pid> spawn(ProcessBody body, SpawnOptions opts = {});
+    std::size_t process_count() const;
     std::optional<Pid> whereis(Atom name) const;
 
     // Messages. Sending never blocks on the network; a message to an unreachable node is
@@ -113,28 +119,32 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// A process-like endpoint for plain threads: a pid, a queue and selective receive.
-// Closing it (or destroying the last copy) unregisters its name and makes its pid dead.
+// A process for plain threads: a pid, a queue and blocking or asynchronous selective receive.
+// Closing it (or destroying the last copy) ends the process with reason `normal`. Links,
+// monitors and exit trapping are available through self(); an exit signal that is not
+// trapped ends the mailbox (receive then returns std::nullopt and exit_reason() says why).
 class Mailbox {
 public:
     Mailbox() = default;
     Pid pid() const noexcept;
     Node& node() const noexcept;
+    Self self() const noexcept; // link, monitor, trap_exit, exit, aliases ...
     explicit operator bool() const noexcept { return static_cast<bool>(state_); }
+    std::optional<Term> exit_reason() const; // set once the mailbox's process has ended
 
     void send(const Pid& to, Term message) const;
     void send(Atom name, Atom node, Term message) const;
 
     // The oldest message, waiting at most `timeout` (std::nullopt: nothing arrived).
-    std::optional<Term> receive(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+    std::optional<Term> receive(std::chrono::milliseconds timeout = infinity);
     // The oldest message for which `match` returns true; other messages stay queued, in order,
     // as in an Erlang selective receive.
     std::optional<Term> receive(const std::function<bool(const Term&)>& match,
-                                std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+                                std::chrono::milliseconds timeout = infinity);
     // Calls `handler` once, on the node's io_context, with the next message (selected by
     // `match` when given) or std::nullopt after `timeout`.
     void async_receive(std::function<void(std::optional<Term>)> handler,
-                       std::chrono::milliseconds timeout = std::chrono::milliseconds::max(),
+                       std::chrono::milliseconds timeout = infinity,
                        std::function<bool(const Term&)> match = nullptr);
     std::size_t queued() const;
 

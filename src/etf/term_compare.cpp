@@ -194,16 +194,24 @@ int cmp_terms(const Term& a0, const Term& b0, bool exact0) {
                 if (int c = three_way(x.arity, y.arity)) return c;
                 break;
             }
+            // OTP 25 orders local funs by module, index (a signed 32-bit int), old uniq, number of
+            // free variables and the free variables; uniq, old index and pid only break ties in
+            // the exact order.
             const FunData& x = TermAccess::as<detail::FunNode>(a)->fun;
             const FunData& y = TermAccess::as<detail::FunNode>(b)->fun;
             if (int c = compare(x.module, y.module)) return c;
-            if (int c = three_way(x.index, y.index)) return c;
-            if (int c = std::memcmp(x.uniq.data(), y.uniq.data(), x.uniq.size())) return sign(c);
-            if (int c = three_way(x.free_vars.size(), y.free_vars.size())) return c;
-            for (std::size_t i = x.free_vars.size(); i-- > 0;) stack.push({&x.free_vars[i], &y.free_vars[i], it.exact, 0});
+            if (int c = three_way(static_cast<std::int32_t>(x.index), static_cast<std::int32_t>(y.index))) return c;
+            if (it.exact) {
+                stack.push({&x.pid, &y.pid, true, 0});
+                stack.push({&x.old_index, &y.old_index, true, 0});
+                if (int c = std::memcmp(x.uniq.data(), y.uniq.data(), x.uniq.size()))
+                    stack.push({nullptr, nullptr, true, static_cast<signed char>(sign(c))});
+            }
+            std::size_t common = std::min(x.free_vars.size(), y.free_vars.size());
+            for (std::size_t i = common; i-- > 0;) stack.push({&x.free_vars[i], &y.free_vars[i], it.exact, 0});
+            if (int c = three_way(x.free_vars.size(), y.free_vars.size()))
+                stack.push({nullptr, nullptr, it.exact, static_cast<signed char>(c)});
             stack.push({&x.old_uniq, &y.old_uniq, it.exact, 0});
-            stack.push({&x.old_index, &y.old_index, it.exact, 0});
-            stack.push({&x.pid, &y.pid, it.exact, 0});
             break;
         }
         case 4:

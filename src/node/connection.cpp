@@ -439,7 +439,10 @@ void Connection::close(Term reason) {
         self->tick_timer_.cancel();
         self->resolver_.cancel();
     });
-    if (was_up) node_.notify({NodeEvent::Kind::nodedown, peer, reason});
+    if (was_up) {
+        node_.node_down(peer);
+        node_.notify({NodeEvent::Kind::nodedown, peer, reason});
+    }
 }
 
 // --- Node::Impl: listening, accepting, epmd, connection table -------------------------------

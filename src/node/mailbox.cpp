@@ -1,132 +1,97 @@
-// Mailboxes: a queue per pid with selective receive, blocking or asynchronous.
+// Mailboxes: processes for plain threads, with blocking or asynchronous selective receive.
 #include "node/node_impl.hpp"
 
 #include <asio.hpp>
 
 namespace edist {
 
-namespace {
-bool accepts(const std::function<bool(const Term&)>& match, const Term& t) { return !match || match(t); }
-} // namespace
+using detail::Process;
 
 Mailbox::State::~State() {
-    if (node) node->impl().remove_process(pid.id, registered);
+    if (process) process->finish(atoms::normal);
 }
 
-void Mailbox::State::deliver(Term message) {
-    std::unique_lock lock(mutex);
-    if (closed) return;
-    for (auto it = waiters.begin(); it != waiters.end(); ++it) {
-        if (!accepts(it->match, message)) continue;
-        auto waiter = std::move(*it);
-        waiters.erase(it);
-        lock.unlock();
-        if (waiter.timer) waiter.timer->cancel();
-        asio::post(node->io_context(), [h = std::move(waiter.handler), m = std::move(message)]() mutable { h(std::move(m)); });
-        return;
-    }
-    queue.push_back(std::move(message));
-    lock.unlock();
-    cv.notify_all();
-}
+Pid Mailbox::pid() const noexcept { return state_->process->pid; }
+Node& Mailbox::node() const noexcept { return state_->process->node; }
+Self Mailbox::self() const noexcept { return Self(state_->process.get()); }
 
-Pid Mailbox::pid() const noexcept { return state_->pid; }
-Node& Mailbox::node() const noexcept { return *state_->node; }
-
-void Mailbox::send(const Pid& to, Term message) const { state_->node->send(to, std::move(message), state_->pid); }
-void Mailbox::send(Atom name, Atom node, Term message) const {
-    state_->node->send(name, node, std::move(message), state_->pid);
+void Mailbox::send(const Pid& to, Term message) const { node().send(to, std::move(message), pid()); }
+void Mailbox::send(Atom name, Atom node_name, Term message) const {
+    node().send(name, node_name, std::move(message), pid());
 }
 
 std::optional<Term> Mailbox::receive(std::chrono::milliseconds timeout) { return receive(nullptr, timeout); }
 
 std::optional<Term> Mailbox::receive(const std::function<bool(const Term&)>& match, std::chrono::milliseconds timeout) {
-    auto deadline = timeout == std::chrono::milliseconds::max() ? std::chrono::steady_clock::time_point::max()
-                                                                : std::chrono::steady_clock::now() + timeout;
-    State& s = *state_;
-    std::unique_lock lock(s.mutex);
-    std::size_t scanned = 0; // messages already refused by `match` are not looked at again
+    auto deadline = timeout == infinity ? std::chrono::steady_clock::time_point::max()
+                                        : std::chrono::steady_clock::now() + timeout;
+    Process& p = *state_->process;
+    std::condition_variable cv;
+    std::unique_lock lock(p.mutex);
+    std::size_t skip = 0; // messages already refused by `match` are not looked at again
     for (;;) {
-        for (auto it = s.queue.begin() + static_cast<std::ptrdiff_t>(scanned); it != s.queue.end(); ++it, ++scanned) {
-            if (accepts(match, *it)) {
-                Term t = std::move(*it);
-                s.queue.erase(it);
-                return t;
-            }
-        }
-        if (s.closed) return std::nullopt;
-        if (deadline == std::chrono::steady_clock::time_point::max()) {
-            s.cv.wait(lock);
-        } else if (s.cv.wait_until(lock, deadline) == std::cv_status::timeout) {
-            // One last look: a message may have arrived together with the timeout.
-            for (auto it = s.queue.begin() + static_cast<std::ptrdiff_t>(scanned); it != s.queue.end(); ++it)
-                if (accepts(match, *it)) {
-                    Term t = std::move(*it);
-                    s.queue.erase(it);
-                    return t;
-                }
-            return std::nullopt;
-        }
+        if (auto t = p.take(match, skip)) return t;
+        skip = p.count;
+        if (p.exited) return std::nullopt;
+        p.thread_waiter = &cv;
+        bool timed_out = false;
+        if (deadline == std::chrono::steady_clock::time_point::max())
+            cv.wait(lock);
+        else
+            timed_out = cv.wait_until(lock, deadline) == std::cv_status::timeout;
+        p.thread_waiter = nullptr;
+        if (timed_out) return p.take(match, skip); // a message may have come with the timeout
     }
 }
 
 void Mailbox::async_receive(std::function<void(std::optional<Term>)> handler, std::chrono::milliseconds timeout,
                             std::function<bool(const Term&)> match) {
-    auto state = state_;
-    asio::io_context& io = state->node->io_context();
-    std::unique_lock lock(state->mutex);
-    for (auto it = state->queue.begin(); it != state->queue.end(); ++it) {
-        if (accepts(match, *it)) {
-            Term t = std::move(*it);
-            state->queue.erase(it);
-            lock.unlock();
-            asio::post(io, [h = std::move(handler), t = std::move(t)]() mutable { h(std::move(t)); });
-            return;
-        }
+    auto p = state_->process;
+    asio::io_context& io = p->node.io_context();
+    std::unique_lock lock(p->mutex);
+    if (auto t = p->take(match)) {
+        lock.unlock();
+        asio::post(io, [h = std::move(handler), t = std::move(*t)]() mutable { h(std::move(t)); });
+        return;
     }
-    std::uint64_t id = ++state->next_waiter;
+    if (p->exited) {
+        lock.unlock();
+        asio::post(io, [h = std::move(handler)] { h(std::nullopt); });
+        return;
+    }
+    std::uint64_t id = ++p->wait_seq;
     std::shared_ptr<asio::steady_timer> timer;
-    if (timeout != std::chrono::milliseconds::max()) {
+    if (timeout != infinity) {
         timer = std::make_shared<asio::steady_timer>(io, timeout);
-        timer->async_wait([state, id](const std::error_code& ec) {
+        timer->async_wait([p, id](const std::error_code& ec) {
             if (ec) return;
-            std::unique_lock lock(state->mutex);
-            for (auto it = state->waiters.begin(); it != state->waiters.end(); ++it) {
+            std::unique_lock l(p->mutex);
+            for (auto it = p->async_waiters.begin(); it != p->async_waiters.end(); ++it) {
                 if (it->id != id) continue;
                 auto h = std::move(it->handler);
-                state->waiters.erase(it);
-                lock.unlock();
+                p->async_waiters.erase(it);
+                l.unlock();
                 h(std::nullopt);
                 return;
             }
         });
     }
-    state->waiters.push_back({id, std::move(match), std::move(handler), std::move(timer)});
+    p->async_waiters.push_back({id, std::move(match), std::move(handler), std::move(timer)});
 }
 
 std::size_t Mailbox::queued() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->queue.size();
+    std::lock_guard lock(state_->process->mutex);
+    return state_->process->count;
 }
 
-void Mailbox::monitor_nodes(bool on) { state_->node->impl().set_node_monitor(state_, on); }
-
-void Mailbox::close() {
-    State& s = *state_;
-    std::list<State::Waiter> waiters;
-    {
-        std::lock_guard lock(s.mutex);
-        if (s.closed) return;
-        s.closed = true;
-        s.queue.clear();
-        waiters.swap(s.waiters);
-    }
-    s.cv.notify_all();
-    s.node->impl().remove_process(s.pid.id, s.registered);
-    for (auto& w : waiters) {
-        if (w.timer) w.timer->cancel();
-        asio::post(s.node->io_context(), [h = std::move(w.handler)]() { h(std::nullopt); });
-    }
+std::optional<Term> Mailbox::exit_reason() const {
+    std::lock_guard lock(state_->process->mutex);
+    if (!state_->process->exited) return std::nullopt;
+    return state_->process->exit_reason;
 }
+
+void Mailbox::monitor_nodes(bool on) { node().impl().set_node_monitor(state_->process, on); }
+
+void Mailbox::close() { state_->process->finish(atoms::normal); }
 
 } // namespace edist

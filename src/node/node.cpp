@@ -47,53 +47,9 @@ void Node::Impl::log(LogLevel level, std::string_view line) const {
     }
 }
 
-Pid Node::Impl::make_pid() {
-    // Pid numbers stay within the 15+13 bits OTP 25 peers without V4_NC keep of a pid.
-    std::lock_guard lock(procs_mutex);
-    for (;;) {
-        std::uint32_t n = next_pid++;
-        std::uint32_t id = n & 0x7FFF, serial = (n >> 15) & 0x1FFF;
-        std::uint32_t key = serial << 15 | id;
-        if (!procs.count(key)) return Pid{name, key, 0, creation};
-    }
-}
-
-// Pids made by make_pid carry their whole number in `id`; serial is always 0.
-void Node::Impl::remove_process(std::uint32_t id, Atom registered) {
-    std::lock_guard lock(procs_mutex);
-    procs.erase(id);
-    if (registered != Atom()) {
-        auto it = names.find(registered.index());
-        if (it != names.end() && it->second == id) names.erase(it);
-    }
-}
-
-std::shared_ptr<Mailbox::State> Node::Impl::find_process(std::uint32_t id) const {
-    std::lock_guard lock(procs_mutex);
-    auto it = procs.find(id);
-    return it == procs.end() ? nullptr : it->second.lock();
-}
-
-std::shared_ptr<Mailbox::State> Node::Impl::find_name(Atom n) const {
-    std::lock_guard lock(procs_mutex);
-    auto it = names.find(n.index());
-    if (it == names.end()) return nullptr;
-    auto p = procs.find(it->second);
-    return p == procs.end() ? nullptr : p->second.lock();
-}
-
-void Node::Impl::set_node_monitor(const std::shared_ptr<Mailbox::State>& box, bool on) {
-    std::lock_guard lock(monitors_mutex);
-    std::erase_if(node_monitor_boxes, [&](const auto& w) {
-        auto s = w.lock();
-        return !s || s == box;
-    });
-    if (on) node_monitor_boxes.push_back(box);
-}
-
 void Node::Impl::notify(const NodeEvent& event) {
     std::vector<std::function<void(const NodeEvent&)>> callbacks;
-    std::vector<std::shared_ptr<Mailbox::State>> boxes;
+    std::vector<std::shared_ptr<detail::Process>> boxes;
     {
         std::lock_guard lock(monitors_mutex);
         for (auto& [id, cb] : node_monitors) callbacks.push_back(cb);
@@ -103,45 +59,6 @@ void Node::Impl::notify(const NodeEvent& event) {
     Term kind = event.kind == NodeEvent::Kind::nodeup ? atom("nodeup") : atom("nodedown");
     for (auto& b : boxes) b->deliver(tuple(kind, event.node));
     for (auto& cb : callbacks) cb(event);
-}
-
-void Node::Impl::deliver_local(const dist::Signal& signal, Atom peer) {
-    using namespace dist;
-    auto is_ours = [&](const Pid& p) { return p.node == name && (p.creation == creation || p.creation == 0); };
-    std::visit(
-        [&](const auto& s) {
-            using S = std::decay_t<decltype(s)>;
-            if constexpr (std::is_same_v<S, SendSignal>) {
-                if (!is_ours(s.to)) return;
-                if (auto box = find_process(s.to.id)) box->deliver(s.message);
-            } else if constexpr (std::is_same_v<S, RegSendSignal>) {
-                if (s.to == atom("net_kernel")) {
-                    net_kernel_request(s.message);
-                } else if (auto box = find_name(s.to)) {
-                    box->deliver(s.message);
-                }
-            } else if constexpr (std::is_same_v<S, LinkSignal>) {
-                // A mailbox traps exits and never dies of them; a link to a pid that does not
-                // exist is answered at once with noproc, as OTP does.
-                if (!is_ours(s.to) || !find_process(s.to.id))
-                    route(peer, ExitSignal{s.to, s.from, atoms::noproc, true});
-            } else if constexpr (std::is_same_v<S, UnlinkIdSignal>) {
-                route(peer, UnlinkIdAckSignal{s.id, s.to, s.from});
-            } else if constexpr (std::is_same_v<S, ExitSignal>) {
-                if (!is_ours(s.to)) return;
-                if (auto box = find_process(s.to.id)) box->deliver(tuple(atom("EXIT"), s.from, s.reason));
-            } else if constexpr (std::is_same_v<S, MonitorSignal>) {
-                bool alive = s.to.is_pid() ? (is_ours(s.to.as_pid()) && find_process(s.to.as_pid().id) != nullptr)
-                                           : find_name(s.to.as_atom()) != nullptr;
-                if (!alive) route(peer, MonitorExitSignal{s.to, s.from, s.ref, atoms::noproc});
-            } else if constexpr (std::is_same_v<S, SpawnRequestSignal>) {
-                route(peer, SpawnReplySignal{s.req_id, s.from, 0, atom("notsup")});
-            } else {
-                // UNLINK_ID_ACK, DEMONITOR, MONITOR_P_EXIT, GROUP_LEADER, SPAWN_REPLY and alias
-                // sends concern processes this node does not have yet: nothing to do.
-            }
-        },
-        signal);
 }
 
 void Node::Impl::net_kernel_request(const Term& message) {
@@ -252,29 +169,18 @@ const NodeOptions& Node::options() const noexcept { return impl_->options; }
 asio::io_context& Node::io_context() noexcept { return *impl_->io; }
 
 Result<Mailbox> Node::make_mailbox(std::string_view registered_name) {
-    auto state = std::make_shared<Mailbox::State>();
-    state->node = shared_from_this();
     Atom reg;
     if (!registered_name.empty()) {
         try {
             reg = Atom(registered_name);
         } catch (const Error& e) {
-            state->node.reset();
             return e;
         }
     }
-    state->pid = impl_->make_pid();
-    std::lock_guard lock(impl_->procs_mutex);
-    if (reg != Atom()) {
-        auto it = impl_->names.find(reg.index());
-        if (it != impl_->names.end() && impl_->procs.count(it->second) && !impl_->procs[it->second].expired()) {
-            state->node.reset();
-            return Error(atoms::badarg, "name " + std::string(registered_name) + " is already registered");
-        }
-        impl_->names[reg.index()] = state->pid.id;
-        state->registered = reg;
-    }
-    impl_->procs[state->pid.id] = state;
+    auto p = impl_->new_process(reg);
+    if (!p) return p.error();
+    auto state = std::make_shared<Mailbox::State>();
+    state->process = std::move(*p);
     return Mailbox(std::move(state));
 }
 
@@ -366,6 +272,25 @@ void Node::stop() {
         for (auto& [k, c] : im.conns) conns.push_back(c);
     }
     for (auto& c : conns) c->close(atom("disconnect"));
+    // Processes are killed (coroutines at their next co_await) so none outlives its node.
+    std::vector<std::shared_ptr<detail::Process>> procs;
+    {
+        std::lock_guard lock(im.procs_mutex);
+        for (auto& [id, w] : im.procs)
+            if (auto p = w.lock()) procs.push_back(std::move(p));
+    }
+    for (auto& p : procs) p->exit_signal(p->pid, atom("kill"), false);
+    if (im.own_io) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        for (auto& p : procs)
+            while (p->coroutine && std::chrono::steady_clock::now() < deadline) {
+                std::unique_lock lock(p->mutex);
+                if (p->finished) break;
+                lock.unlock();
+                std::this_thread::yield();
+            }
+    }
+    procs.clear();
     asio::post(*im.io, [&im] {
         if (im.acceptor) {
             std::error_code ec;

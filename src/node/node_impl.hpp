@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dist/control.hpp"
+#include "node/process.hpp"
 
 #include <edist/node.hpp>
 
@@ -23,25 +24,8 @@ namespace edist {
 class Connection;
 
 struct Mailbox::State {
-    std::shared_ptr<Node> node;
-    Pid pid;
-    Atom registered; // '' when none
-
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::deque<Term> queue;
-    bool closed = false;
-    struct Waiter {
-        std::uint64_t id;
-        std::function<bool(const Term&)> match;
-        std::function<void(std::optional<Term>)> handler;
-        std::shared_ptr<asio::steady_timer> timer;
-    };
-    std::list<Waiter> waiters;
-    std::uint64_t next_waiter = 0;
-
+    std::shared_ptr<detail::Process> process;
     ~State();
-    void deliver(Term message);
 };
 
 struct Node::Impl {
@@ -71,9 +55,12 @@ struct Node::Impl {
 
     // Processes: pid id -> mailbox; names -> pid id.
     mutable std::mutex procs_mutex;
-    std::unordered_map<std::uint32_t, std::weak_ptr<Mailbox::State>> procs;
+    std::unordered_map<std::uint32_t, std::weak_ptr<detail::Process>> procs;
     std::unordered_map<std::uint32_t, std::uint32_t> names; // atom index -> pid id
     std::uint32_t next_pid = 0;
+    // Active aliases: the alias ref's words -> pid id.
+    std::map<std::array<std::uint32_t, 3>, std::uint32_t> aliases;
+    std::atomic<std::uint64_t> ref_counter{0};
 
     // Connections by peer node name (atom index).
     mutable std::mutex conns_mutex;
@@ -81,16 +68,38 @@ struct Node::Impl {
 
     std::mutex monitors_mutex;
     std::map<std::uint64_t, std::function<void(const NodeEvent&)>> node_monitors;
-    std::vector<std::weak_ptr<Mailbox::State>> node_monitor_boxes;
+    std::vector<std::weak_ptr<detail::Process>> node_monitor_boxes;
     std::uint64_t next_monitor = 0;
 
     void log(LogLevel level, std::string_view line) const;
 
     Pid make_pid();
+    Ref make_ref();
+    bool is_local(const Pid& p) const noexcept { return p.node == name && (p.creation == creation || p.creation == 0); }
+    // A new process, in the table and (when `reg` is not '') registered; badarg if taken.
+    Result<std::shared_ptr<detail::Process>> new_process(Atom reg);
     void remove_process(std::uint32_t id, Atom registered);
-    std::shared_ptr<Mailbox::State> find_process(std::uint32_t id) const;
-    std::shared_ptr<Mailbox::State> find_name(Atom name) const;
-    void set_node_monitor(const std::shared_ptr<Mailbox::State>& box, bool on);
+    std::shared_ptr<detail::Process> find_process(std::uint32_t id) const;
+    std::shared_ptr<detail::Process> find_local(const Pid& p) const { return is_local(p) ? find_process(p.id) : nullptr; }
+    std::shared_ptr<detail::Process> find_name(Atom name) const;
+    std::shared_ptr<detail::Process> find_alias(const Ref& alias) const;
+    void add_alias(const Ref& alias, std::uint32_t pid_id);
+    bool remove_alias(const Ref& alias);
+    void set_node_monitor(const std::shared_ptr<detail::Process>& box, bool on);
+
+    // Signals from a local process to any process, local or remote.
+    void send_exit(const Pid& from, const Pid& to, const Term& reason, bool via_link);
+    // A 'DOWN' for `watcher`: `as` is the monitored pid or registered name of this node.
+    void send_down(const Pid& watcher, const Ref& ref, const Term& as, const Term& reason);
+    void cancel_monitor(const Pid& watcher, const detail::MonitorOut& m);
+    void link(const std::shared_ptr<detail::Process>& self, const Pid& other);
+    void unlink(const std::shared_ptr<detail::Process>& self, const Pid& other);
+    Ref monitor(const std::shared_ptr<detail::Process>& self, const Term& target, Atom node);
+    bool demonitor(const std::shared_ptr<detail::Process>& self, const Ref& ref, bool flush);
+    // Links and monitors across a lost connection end with noconnection.
+    void node_down(Atom node);
+    // SPAWN_REQUEST from a peer (remote spawn, erpc).
+    void spawn_request(const dist::SpawnRequestSignal& s, Atom peer);
 
     // Delivery of a signal that arrived from `peer` (or from this node).
     void deliver_local(const dist::Signal& signal, Atom peer);

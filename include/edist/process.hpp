@@ -1,0 +1,133 @@
+// Lightweight processes: C++20 coroutines scheduled on the node's threads, each with a pid, a
+// mailbox with selective receive, links, monitors, exit trapping, a group leader and aliases.
+//
+//   Pid echo = node->spawn([](Self self) -> Task<> {
+//       for (;;) {
+//           auto msg = co_await self.receive();          // suspends; no thread is blocked
+//           if (msg->is_tuple(2)) self.send((*msg)[0].as_pid(), (*msg)[1]);
+//       }
+//   });
+//
+// A process ends when its body returns (reason `normal`), calls self.exit(Reason), throws
+// (edist::ExitError carries an Erlang reason; any other exception becomes
+// {cpp_exception, <<"what()">>}), or receives an exit signal it does not trap. C++ code cannot
+// be preempted: an exit signal that arrives while a process is running takes effect at its
+// next co_await.
+#pragma once
+
+#include <edist/task.hpp>
+#include <edist/term.hpp>
+
+#include <chrono>
+#include <coroutine>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+namespace edist {
+
+class Node;
+namespace detail {
+struct Process;
+
+} // namespace detail
+
+inline constexpr std::chrono::milliseconds infinity = std::chrono::milliseconds::max();
+
+// Thrown to end the current process with an Erlang exit reason.
+class ExitError : public std::exception {
+public:
+    explicit ExitError(Term reason) : reason_(std::move(reason)) {}
+    const Term& reason() const noexcept { return reason_; }
+    const char* what() const noexcept override { return "process exit"; }
+
+private:
+    Term reason_;
+};
+
+using Match = std::function<bool(const Term&)>;
+
+// What `co_await self.receive(...)` suspends on.
+class ReceiveAwaiter {
+public:
+    ReceiveAwaiter(detail::Process* p, Match match, std::chrono::milliseconds timeout)
+        : p_(p), match_(std::move(match)), timeout_(timeout) {}
+    bool await_ready();
+    bool await_suspend(std::coroutine_handle<> h);
+    std::optional<Term> await_resume();
+
+private:
+    friend struct detail::Process;
+    detail::Process* p_;
+    Match match_;
+    std::chrono::milliseconds timeout_;
+    std::optional<Term> result_;
+    bool exiting_ = false;
+};
+
+struct SpawnOptions {
+    bool link = false;    // spawn_link
+    bool monitor = false; // spawn_monitor: the monitor's ref is in Spawned::monitor
+    std::string_view register_name; // also register the new process under this name
+    std::optional<Pid> group_leader; // default: the spawner's (or the node's I/O server)
+    bool trap_exit = false;
+};
+
+class Self;
+using ProcessBody = std::function<Task<>(Self)>;
+
+struct Spawned {
+    Pid pid;
+    std::optional<Ref> monitor;
+};
+
+// The running process's view of itself. Cheap to copy; valid while the process runs.
+class Self {
+public:
+    explicit Self(detail::Process* p) : p_(p) {}
+
+    Pid pid() const noexcept;
+    Node& node() const noexcept;
+
+    // The oldest message (matching `match`, when given), or std::nullopt after `timeout`.
+    ReceiveAwaiter receive(std::chrono::milliseconds timeout = infinity) const { return {p_, nullptr, timeout}; }
+    ReceiveAwaiter receive(Match match, std::chrono::milliseconds timeout = infinity) const {
+        return {p_, std::move(match), timeout};
+    }
+    // receive after Ms -> ok end.
+    ReceiveAwaiter sleep(std::chrono::milliseconds ms) const {
+        return {p_, [](const Term&) { return false; }, ms};
+    }
+
+    void send(const Pid& to, Term message) const;
+    void send(Atom name, Atom node, Term message) const;
+    void send(Atom name, Term message) const;
+    void send(const Ref& alias, Term message) const; // to an alias
+
+    void link(const Pid& other) const;
+    void unlink(const Pid& other) const;
+    Ref monitor(const Pid& target) const;
+    Ref monitor(Atom name, Atom node) const;
+    // demonitor/2: with flush, a 'DOWN' message already queued for `ref` is removed too.
+    bool demonitor(const Ref& ref, bool flush = false) const;
+    void trap_exit(bool on) const;
+    bool trap_exit() const;
+    void exit(const Pid& target, Term reason) const; // exit/2
+    [[noreturn]] void exit(Term reason) const { throw ExitError(std::move(reason)); }
+
+    Pid group_leader() const;
+    void group_leader(const Pid& leader) const;
+    Ref make_alias() const;           // alias/0 (explicit unalias)
+    bool unalias(const Ref& alias) const;
+    Ref make_ref() const;
+
+    Spawned spawn(ProcessBody body, SpawnOptions opts = {}) const;
+
+    detail::Process* core() const noexcept { return p_; }
+
+private:
+    detail::Process* p_;
+};
+
+} // namespace edist

@@ -1,0 +1,307 @@
+// Signals to a process (messages, exits, links, monitors) and the coroutine scheduling of
+// process bodies.
+#include "node/process.hpp"
+#include "node/node_impl.hpp"
+
+#include <edist/text.hpp>
+
+#include <asio.hpp>
+
+namespace edist::detail {
+
+namespace {
+
+bool accepts(const Match& match, const Term& t) { return !match || match(t); }
+
+// Thrown out of a co_await when the process has been told to die; not a std::exception, so
+// `catch (const std::exception&)` in a process body does not swallow it.
+struct ProcessKilled {
+    Term reason;
+};
+
+// The coroutine that runs a body and turns how it ended into an exit reason.
+struct Runner {
+    struct promise_type {
+        Runner get_return_object() noexcept { return {std::coroutine_handle<promise_type>::from_promise(*this)}; }
+        std::suspend_always initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept { std::terminate(); }
+    };
+    std::coroutine_handle<promise_type> handle;
+};
+
+Runner run(std::shared_ptr<Process> p, ProcessBody body) {
+    Term reason = atoms::normal;
+    try {
+        co_await body(Self(p.get()));
+    } catch (const ProcessKilled& k) {
+        reason = k.reason;
+    } catch (const ExitError& e) {
+        reason = e.reason();
+    } catch (const std::exception& e) {
+        reason = tuple(atom("cpp_exception"), binary(std::string_view(e.what())));
+    } catch (...) {
+        reason = tuple(atom("cpp_exception"), binary("unknown exception"));
+    }
+    p->finish(std::move(reason));
+}
+
+} // namespace
+
+Process::Process(edist::Node& n) : node(n) {}
+
+Process::~Process() {
+    while (head) {
+        MsgNode* n = head;
+        head = n->next;
+        delete n;
+    }
+}
+
+void Process::push(Term msg) {
+    auto* n = new MsgNode{std::move(msg)};
+    *tail = n;
+    tail = &n->next;
+    ++count;
+}
+
+std::optional<Term> Process::take(const Match& match, std::size_t skip) {
+    MsgNode** link = &head;
+    for (std::size_t i = 0; *link && i < skip; ++i) link = &(*link)->next;
+    for (; *link; link = &(*link)->next) {
+        if (!accepts(match, (*link)->msg)) continue;
+        MsgNode* n = *link;
+        *link = n->next;
+        if (tail == &n->next) tail = link;
+        --count;
+        Term t = std::move(n->msg);
+        delete n;
+        return t;
+    }
+    return std::nullopt;
+}
+
+void Process::deliver(Term msg) {
+    std::unique_lock lock(mutex);
+    if (exited) return;
+    if (co_waiter && accepts(co_waiter->match_, msg)) {
+        co_waiter->result_ = std::move(msg);
+        co_waiter = nullptr;
+        auto h = co_handle;
+        if (co_timer) co_timer->cancel();
+        lock.unlock();
+        asio::post(node.io_context(), [h, keep = shared_from_this()] { h.resume(); });
+        return;
+    }
+    for (auto it = async_waiters.begin(); it != async_waiters.end(); ++it) {
+        if (!accepts(it->match, msg)) continue;
+        auto w = std::move(*it);
+        async_waiters.erase(it);
+        lock.unlock();
+        if (w.timer) w.timer->cancel();
+        asio::post(node.io_context(), [h = std::move(w.handler), m = std::move(msg)]() mutable { h(std::move(m)); });
+        return;
+    }
+    push(std::move(msg));
+    if (thread_waiter) thread_waiter->notify_all();
+}
+
+bool Process::kill_locked(Term reason) {
+    if (exited || pending_exit) return false;
+    if (!coroutine) {
+        exited = true; // finish() will run the rest
+        exit_reason = reason;
+        if (thread_waiter) thread_waiter->notify_all();
+        return true;
+    }
+    pending_exit = std::move(reason);
+    if (co_waiter) {
+        co_waiter->exiting_ = true;
+        co_waiter = nullptr;
+        if (co_timer) co_timer->cancel();
+        asio::post(node.io_context(), [h = co_handle, keep = shared_from_this()] { h.resume(); });
+    }
+    return false;
+}
+
+void Process::exit_signal(const Pid& from, const Term& reason, bool via_link) {
+    std::unique_lock lock(mutex);
+    if (exited) return;
+    if (via_link) {
+        auto it = std::find_if(links.begin(), links.end(), [&](const Link& l) { return l.peer == from; });
+        if (it == links.end() || it->unlink_id != 0) return; // unlinked, or an unlink is under way
+        links.erase(it);
+    }
+    Term kill = atoms::kill;
+    bool die = false;
+    Term why = reason;
+    if (!via_link && reason == kill) {
+        die = true; // untrappable
+        why = atoms::killed;
+    } else if (trapping) {
+        lock.unlock();
+        deliver(tuple(atom("EXIT"), from, reason));
+        return;
+    } else if (reason != Term(atoms::normal)) {
+        die = true;
+    } else if (!via_link && from == pid) {
+        die = true; // exit(self(), normal) ends the caller
+    }
+    if (!die) return;
+    bool now = kill_locked(why);
+    lock.unlock();
+    if (now) finish(exit_reason);
+}
+
+void Process::add_link(const Pid& peer) {
+    std::unique_lock lock(mutex);
+    if (exited) {
+        lock.unlock();
+        node.impl().send_exit(pid, peer, atoms::noproc, true);
+        return;
+    }
+    // An entry that exists, even one being unlinked, is left alone (the link protocol).
+    for (auto& l : links)
+        if (l.peer == peer) return;
+    links.push_back({peer, 0});
+}
+
+void Process::unlink_received(const Pid& peer, std::uint64_t id) {
+    {
+        std::lock_guard lock(mutex);
+        auto it = std::find_if(links.begin(), links.end(), [&](const Link& l) { return l.peer == peer; });
+        if (it != links.end() && it->unlink_id == 0) links.erase(it);
+    }
+    // Always acknowledged, before any other signal to the peer.
+    node.impl().route(peer.node, dist::UnlinkIdAckSignal{id, pid, peer});
+}
+
+void Process::unlink_acked(const Pid& peer, std::uint64_t id) {
+    std::lock_guard lock(mutex);
+    auto it = std::find_if(links.begin(), links.end(), [&](const Link& l) { return l.peer == peer; });
+    if (it != links.end() && it->unlink_id == id) links.erase(it);
+}
+
+void Process::monitored_by(const Pid& watcher, const Ref& ref, const Term& as) {
+    std::unique_lock lock(mutex);
+    if (!exited) {
+        monitors_in.push_back({watcher, ref, as});
+        return;
+    }
+    lock.unlock();
+    node.impl().send_down(watcher, ref, as, atoms::noproc);
+}
+
+void Process::demonitored(const Ref& ref) {
+    std::lock_guard lock(mutex);
+    std::erase_if(monitors_in, [&](const MonitorIn& m) { return m.ref == ref; });
+}
+
+void Process::down(const Ref& ref, const Term& item, const Term& reason) {
+    {
+        std::lock_guard lock(mutex);
+        auto it = std::find_if(monitors_out.begin(), monitors_out.end(), [&](const MonitorOut& m) { return m.ref == ref; });
+        if (it == monitors_out.end()) return; // demonitored meanwhile
+        monitors_out.erase(it);
+    }
+    deliver(tuple(atom("DOWN"), ref, atom("process"), item, reason));
+}
+
+void Process::finish(Term reason) {
+    std::vector<Link> my_links;
+    std::vector<MonitorIn> watchers;
+    std::vector<MonitorOut> watching;
+    std::vector<AsyncWaiter> waiters;
+    {
+        std::lock_guard lock(mutex);
+        if (finished) return;
+        finished = true;
+        if (pending_exit) reason = *pending_exit; // killed while running: the signal's reason wins
+        exited = true;
+        exit_reason = reason;
+        my_links.swap(links);
+        watchers.swap(monitors_in);
+        watching.swap(monitors_out);
+        waiters.swap(async_waiters);
+        while (head) {
+            MsgNode* n = head;
+            head = n->next;
+            delete n;
+        }
+        tail = &head;
+        count = 0;
+        if (thread_waiter) thread_waiter->notify_all();
+    }
+    edist::Node::Impl& im = node.impl();
+    im.remove_process(pid.id, registered);
+    for (auto& w : waiters) {
+        if (w.timer) w.timer->cancel();
+        asio::post(node.io_context(), [h = std::move(w.handler)] { h(std::nullopt); });
+    }
+    for (const Link& l : my_links)
+        if (l.unlink_id == 0) im.send_exit(pid, l.peer, reason, true);
+    for (const MonitorIn& m : watchers) im.send_down(m.watcher, m.ref, m.as, reason);
+    for (const MonitorOut& m : watching) im.cancel_monitor(pid, m);
+    running_ref.reset(); // a coroutine process's last self-reference
+}
+
+void start_body(const std::shared_ptr<Process>& p, ProcessBody body) {
+    p->coroutine = true;
+    p->running_ref = p;
+    auto r = run(p, std::move(body));
+    asio::post(p->node.io_context(), [h = r.handle] { h.resume(); });
+}
+
+} // namespace edist::detail
+
+namespace edist {
+
+using detail::Process;
+
+bool ReceiveAwaiter::await_ready() { return false; }
+
+bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
+    Process& p = *p_;
+    std::unique_lock lock(p.mutex);
+    if (p.pending_exit) {
+        exiting_ = true;
+        return false;
+    }
+    if (auto t = p.take(match_)) {
+        result_ = std::move(t);
+        return false;
+    }
+    if (timeout_ == std::chrono::milliseconds(0)) return false;
+    p.co_waiter = this;
+    p.co_handle = h;
+    std::uint64_t seq = ++p.wait_seq;
+    if (timeout_ != infinity) {
+        if (!p.co_timer) p.co_timer = std::make_unique<asio::steady_timer>(p.node.io_context());
+        p.co_timer->expires_after(timeout_);
+        p.co_timer->async_wait([keep = p.shared_from_this(), seq](const std::error_code& ec) {
+            if (ec) return;
+            std::unique_lock l(keep->mutex);
+            if (!keep->co_waiter || keep->wait_seq != seq) return;
+            keep->co_waiter = nullptr;
+            auto handle = keep->co_handle;
+            l.unlock();
+            handle.resume();
+        });
+    }
+    return true;
+}
+
+std::optional<Term> ReceiveAwaiter::await_resume() {
+    if (exiting_) {
+        Term reason;
+        {
+            std::lock_guard lock(p_->mutex);
+            reason = p_->pending_exit ? *p_->pending_exit : Term(atoms::killed);
+        }
+        throw detail::ProcessKilled{reason};
+    }
+    return std::move(result_);
+}
+
+} // namespace edist

@@ -1,0 +1,120 @@
+// The process core shared by coroutine processes and blocking mailboxes: a message queue,
+// links (with the UNLINK_ID protocol), monitors, exit handling and the one waiter a process
+// can have at a time.
+#pragma once
+
+#include <edist/process.hpp>
+#include <edist/term.hpp>
+
+#include <asio/steady_timer.hpp>
+
+#include <condition_variable>
+#include <coroutine>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace edist {
+class Node;
+namespace detail {
+
+struct Link {
+    Pid peer;
+    std::uint64_t unlink_id = 0; // 0: active; otherwise our UNLINK_ID awaiting its ack
+};
+
+// Someone monitors this process. `as` is how they named it: our pid or our registered name.
+struct MonitorIn {
+    Pid watcher;
+    Ref ref;
+    Term as;
+};
+
+// This process monitors someone: a pid, or {Name, Node}.
+struct MonitorOut {
+    Ref ref;
+    Term target;
+    Atom node;
+};
+
+struct AsyncWaiter {
+    std::uint64_t id;
+    Match match;
+    std::function<void(std::optional<Term>)> handler;
+    std::shared_ptr<asio::steady_timer> timer;
+};
+
+struct Process : std::enable_shared_from_this<Process> {
+    struct MsgNode {
+        Term msg;
+        MsgNode* next = nullptr;
+    };
+
+    explicit Process(edist::Node& node);
+    ~Process();
+
+    edist::Node& node;
+    std::shared_ptr<edist::Node> keep_node; // a process keeps its node alive
+    Pid pid;
+    Atom registered;
+    Pid group_leader;
+    bool coroutine = false;
+
+    mutable std::mutex mutex;
+    MsgNode* head = nullptr;
+    MsgNode** tail = &head;
+    std::size_t count = 0;
+
+    bool trapping = false;
+    bool exited = false;
+    bool finished = false;
+    std::optional<Term> pending_exit; // to act on at the next co_await
+    Term exit_reason;
+
+    std::vector<Link> links;
+    std::vector<MonitorIn> monitors_in;
+    std::vector<MonitorOut> monitors_out;
+
+    // The waiter: a thread in Mailbox::receive, a suspended coroutine, or async handlers.
+    std::condition_variable* thread_waiter = nullptr;
+    ReceiveAwaiter* co_waiter = nullptr;
+    std::coroutine_handle<> co_handle;
+    std::unique_ptr<asio::steady_timer> co_timer;
+    std::uint64_t wait_seq = 0;
+    std::vector<AsyncWaiter> async_waiters;
+    std::shared_ptr<Process> running_ref; // a coroutine process lives until it exits
+
+    // --- Called with `mutex` held ----------------------------------------------------------
+    // Removes and returns the first queued message accepted by `match`, scanning from
+    // position `skip` (messages before it were already refused).
+    std::optional<Term> take(const Match& match, std::size_t skip = 0);
+    void push(Term msg);
+
+    // --- Signals (any thread; they lock) ---------------------------------------------------
+    void deliver(Term msg);
+    // An exit signal. via_link: a linked process exited; otherwise exit/2.
+    void exit_signal(const Pid& from, const Term& reason, bool via_link);
+    void add_link(const Pid& peer);                        // LINK received
+    void unlink_received(const Pid& peer, std::uint64_t id); // UNLINK_ID received
+    void unlink_acked(const Pid& peer, std::uint64_t id);    // UNLINK_ID_ACK received
+    void monitored_by(const Pid& watcher, const Ref& ref, const Term& as);
+    void demonitored(const Ref& ref);
+    void down(const Ref& ref, const Term& item, const Term& reason); // a monitor of ours fired
+
+    // Ends the process: unregisters it, fires links and monitors. Idempotent.
+    void finish(Term reason);
+
+private:
+    // Marks the process as dying with `reason` and wakes whatever waits; returns whether the
+    // caller must run finish() now (blocking mailboxes die at once; coroutines at their
+    // next co_await).
+    bool kill_locked(Term reason);
+};
+
+// Starts a coroutine process's body on the node's threads.
+void start_body(const std::shared_ptr<Process>& p, ProcessBody body);
+
+} // namespace detail
+} // namespace edist

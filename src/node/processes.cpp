@@ -1,0 +1,426 @@
+// The process table, and every signal between processes: local ones directly, remote ones as
+// distribution signals. Also Self, the API a process body uses.
+#include "node/node_impl.hpp"
+
+#include <edist/text.hpp>
+
+#include <openssl/rand.h>
+
+namespace edist {
+
+using detail::Process;
+
+// --- Table ------------------------------------------------------------------------------------
+
+Pid Node::Impl::make_pid() {
+    // Pid numbers stay within the 15+13 bits OTP 25 peers without V4_NC keep of a pid; the
+    // whole number is in `id` (serial 0), which every OTP release accepts.
+    for (;;) {
+        std::uint32_t key = next_pid++ & 0x0FFFFFFF;
+        if (key != 0 && !procs.count(key)) return Pid{name, key, 0, creation};
+    }
+}
+
+Ref Node::Impl::make_ref() {
+    // Unique within this node's life (a counter), unguessable across restarts (random word).
+    static thread_local std::uint32_t salt = [] {
+        std::uint32_t s = 0;
+        RAND_bytes(reinterpret_cast<unsigned char*>(&s), sizeof s);
+        return s;
+    }();
+    std::uint64_t n = ++ref_counter;
+    return Ref{name, creation, 3, {static_cast<std::uint32_t>(n & 0x3FFFF), static_cast<std::uint32_t>(n >> 18), salt, 0, 0}};
+}
+
+Result<std::shared_ptr<Process>> Node::Impl::new_process(Atom reg) {
+    auto node = weak_self.lock();
+    auto p = std::make_shared<Process>(*node);
+    p->keep_node = node;
+    std::lock_guard lock(procs_mutex);
+    if (reg != Atom()) {
+        auto it = names.find(reg.index());
+        if (it != names.end()) {
+            auto holder = procs.find(it->second);
+            if (holder != procs.end() && !holder->second.expired())
+                return Error(atoms::badarg, "name " + std::string(reg.name()) + " is already registered");
+        }
+    }
+    p->pid = make_pid();
+    p->group_leader = p->pid;
+    if (reg != Atom()) {
+        names[reg.index()] = p->pid.id;
+        p->registered = reg;
+    }
+    procs[p->pid.id] = p;
+    return p;
+}
+
+void Node::Impl::remove_process(std::uint32_t id, Atom registered) {
+    std::lock_guard lock(procs_mutex);
+    procs.erase(id);
+    if (registered != Atom()) {
+        auto it = names.find(registered.index());
+        if (it != names.end() && it->second == id) names.erase(it);
+    }
+    std::erase_if(aliases, [&](const auto& kv) { return kv.second == id; });
+}
+
+std::shared_ptr<Process> Node::Impl::find_process(std::uint32_t id) const {
+    std::lock_guard lock(procs_mutex);
+    auto it = procs.find(id);
+    return it == procs.end() ? nullptr : it->second.lock();
+}
+
+std::shared_ptr<Process> Node::Impl::find_name(Atom n) const {
+    std::lock_guard lock(procs_mutex);
+    auto it = names.find(n.index());
+    if (it == names.end()) return nullptr;
+    auto p = procs.find(it->second);
+    return p == procs.end() ? nullptr : p->second.lock();
+}
+
+namespace {
+std::array<std::uint32_t, 3> alias_key(const Ref& r) { return {r.words[0], r.words[1], r.words[2]}; }
+} // namespace
+
+std::shared_ptr<Process> Node::Impl::find_alias(const Ref& alias) const {
+    if (alias.node != name || alias.len != 3) return nullptr;
+    std::uint32_t id;
+    {
+        std::lock_guard lock(procs_mutex);
+        auto it = aliases.find(alias_key(alias));
+        if (it == aliases.end()) return nullptr;
+        id = it->second;
+    }
+    return find_process(id);
+}
+void Node::Impl::add_alias(const Ref& alias, std::uint32_t pid_id) {
+    std::lock_guard lock(procs_mutex);
+    aliases[alias_key(alias)] = pid_id;
+}
+bool Node::Impl::remove_alias(const Ref& alias) {
+    std::lock_guard lock(procs_mutex);
+    return aliases.erase(alias_key(alias)) > 0;
+}
+
+void Node::Impl::set_node_monitor(const std::shared_ptr<Process>& box, bool on) {
+    std::lock_guard lock(monitors_mutex);
+    std::erase_if(node_monitor_boxes, [&](const auto& w) {
+        auto s = w.lock();
+        return !s || s == box;
+    });
+    if (on) node_monitor_boxes.push_back(box);
+}
+
+// --- Signals from local processes ------------------------------------------------------------
+
+void Node::Impl::send_exit(const Pid& from, const Pid& to, const Term& reason, bool via_link) {
+    if (to.node != name) {
+        route(to.node, dist::ExitSignal{from, to, reason, via_link});
+        return;
+    }
+    if (auto p = find_local(to)) p->exit_signal(from, reason, via_link);
+}
+
+void Node::Impl::send_down(const Pid& watcher, const Ref& ref, const Term& as, const Term& reason) {
+    if (watcher.node != name) {
+        route(watcher.node, dist::MonitorExitSignal{as, watcher, ref, reason});
+        return;
+    }
+    if (auto w = find_local(watcher)) {
+        Term item = as.is_atom() ? tuple(as, name) : as;
+        w->down(ref, item, reason);
+    }
+}
+
+void Node::Impl::cancel_monitor(const Pid& watcher, const detail::MonitorOut& m) {
+    if (m.node != name) {
+        Term to = m.target.is_tuple(2) ? m.target[0] : m.target;
+        route(m.node, dist::DemonitorSignal{watcher, to, m.ref});
+        return;
+    }
+    std::shared_ptr<Process> target = m.target.is_pid() ? find_local(m.target.as_pid()) : find_name(m.target[0].as_atom());
+    if (target) target->demonitored(m.ref);
+}
+
+void Node::Impl::link(const std::shared_ptr<Process>& self, const Pid& other) {
+    if (other == self->pid) return;
+    {
+        std::lock_guard lock(self->mutex);
+        if (self->exited) return;
+        auto it = std::find_if(self->links.begin(), self->links.end(), [&](const auto& l) { return l.peer == other; });
+        if (it != self->links.end()) {
+            if (it->unlink_id == 0) return;
+            it->unlink_id = 0; // re-linking while an unlink is in flight
+        } else {
+            self->links.push_back({other, 0});
+        }
+    }
+    if (other.node != name) {
+        route(other.node, dist::LinkSignal{self->pid, other});
+        return;
+    }
+    auto target = find_local(other);
+    if (target)
+        target->add_link(self->pid);
+    else
+        self->exit_signal(other, atoms::noproc, true);
+}
+
+void Node::Impl::unlink(const std::shared_ptr<Process>& self, const Pid& other) {
+    std::uint64_t id = 0;
+    {
+        std::lock_guard lock(self->mutex);
+        auto it = std::find_if(self->links.begin(), self->links.end(), [&](const auto& l) { return l.peer == other; });
+        if (it == self->links.end() || it->unlink_id != 0) return;
+        if (other.node == name) {
+            self->links.erase(it);
+        } else {
+            while (id == 0) RAND_bytes(reinterpret_cast<unsigned char*>(&id), sizeof id);
+            it->unlink_id = id;
+        }
+    }
+    if (other.node != name) {
+        route(other.node, dist::UnlinkIdSignal{id, self->pid, other});
+        return;
+    }
+    if (auto target = find_local(other)) {
+        std::lock_guard lock(target->mutex);
+        std::erase_if(target->links, [&](const auto& l) { return l.peer == self->pid; });
+    }
+}
+
+Ref Node::Impl::monitor(const std::shared_ptr<Process>& self, const Term& target, Atom node) {
+    Ref ref = make_ref();
+    // `target` is a pid, or a registered name; the DOWN names it as a pid or as {Name, Node}.
+    Term item = target.is_pid() ? target : tuple(target, node);
+    {
+        std::lock_guard lock(self->mutex);
+        self->monitors_out.push_back({ref, item, node});
+    }
+    if (node != name) {
+        route(node, dist::MonitorSignal{self->pid, target, ref});
+        return ref;
+    }
+    std::shared_ptr<Process> p = target.is_pid() ? find_local(target.as_pid()) : find_name(target.as_atom());
+    if (p)
+        p->monitored_by(self->pid, ref, target);
+    else
+        self->down(ref, item, atoms::noproc);
+    return ref;
+}
+
+bool Node::Impl::demonitor(const std::shared_ptr<Process>& self, const Ref& ref, bool flush) {
+    std::optional<detail::MonitorOut> m;
+    {
+        std::lock_guard lock(self->mutex);
+        auto it = std::find_if(self->monitors_out.begin(), self->monitors_out.end(), [&](const auto& x) { return x.ref == ref; });
+        if (it != self->monitors_out.end()) {
+            m = *it;
+            self->monitors_out.erase(it);
+        }
+        if (flush) {
+            Term r(ref);
+            while (self->take([&](const Term& t) { return t.is_tuple(5) && t[0].is_atom(atom("DOWN")) && t[1] == r; }))
+                ;
+        }
+    }
+    if (!m) return false;
+    cancel_monitor(self->pid, *m);
+    return true;
+}
+
+void Node::Impl::node_down(Atom node) {
+    std::vector<std::shared_ptr<Process>> all;
+    {
+        std::lock_guard lock(procs_mutex);
+        all.reserve(procs.size());
+        for (auto& [id, w] : procs)
+            if (auto p = w.lock()) all.push_back(std::move(p));
+    }
+    Term noconnection = atoms::noconnection;
+    for (auto& p : all) {
+        std::vector<Pid> linked;
+        std::vector<detail::MonitorOut> fired;
+        {
+            std::lock_guard lock(p->mutex);
+            for (auto& l : p->links)
+                if (l.peer.node == node && l.unlink_id == 0) linked.push_back(l.peer);
+            std::erase_if(p->links, [&](const auto& l) { return l.peer.node == node && l.unlink_id != 0; });
+            for (auto& m : p->monitors_out)
+                if (m.node == node) fired.push_back(m);
+            std::erase_if(p->monitors_in, [&](const auto& m) { return m.watcher.node == node; });
+        }
+        for (auto& m : fired) p->down(m.ref, m.target, noconnection);
+        for (auto& peer : linked) p->exit_signal(peer, noconnection, true);
+    }
+}
+
+// --- Signals that arrived from a peer --------------------------------------------------------
+
+void Node::Impl::deliver_local(const dist::Signal& signal, Atom peer) {
+    using namespace dist;
+    std::visit(
+        [&](const auto& s) {
+            using S = std::decay_t<decltype(s)>;
+            if constexpr (std::is_same_v<S, SendSignal>) {
+                if (auto p = find_local(s.to)) p->deliver(s.message);
+            } else if constexpr (std::is_same_v<S, RegSendSignal>) {
+                if (s.to == atom("net_kernel")) {
+                    net_kernel_request(s.message);
+                } else if (auto p = find_name(s.to)) {
+                    p->deliver(s.message);
+                }
+            } else if constexpr (std::is_same_v<S, AliasSendSignal>) {
+                if (auto p = find_alias(s.alias)) p->deliver(s.message);
+            } else if constexpr (std::is_same_v<S, LinkSignal>) {
+                if (auto p = find_local(s.to))
+                    p->add_link(s.from);
+                else
+                    route(peer, ExitSignal{s.to, s.from, atoms::noproc, true});
+            } else if constexpr (std::is_same_v<S, UnlinkIdSignal>) {
+                if (auto p = find_local(s.to))
+                    p->unlink_received(s.from, s.id);
+                else
+                    route(peer, UnlinkIdAckSignal{s.id, s.to, s.from});
+            } else if constexpr (std::is_same_v<S, UnlinkIdAckSignal>) {
+                if (auto p = find_local(s.to)) p->unlink_acked(s.from, s.id);
+            } else if constexpr (std::is_same_v<S, ExitSignal>) {
+                if (auto p = find_local(s.to)) p->exit_signal(s.from, s.reason, s.via_link);
+            } else if constexpr (std::is_same_v<S, MonitorSignal>) {
+                std::shared_ptr<Process> p = s.to.is_pid() ? find_local(s.to.as_pid()) : find_name(s.to.as_atom());
+                if (p)
+                    p->monitored_by(s.from, s.ref, s.to);
+                else
+                    route(peer, MonitorExitSignal{s.to, s.from, s.ref, atoms::noproc});
+            } else if constexpr (std::is_same_v<S, DemonitorSignal>) {
+                std::shared_ptr<Process> p = s.to.is_pid() ? find_local(s.to.as_pid()) : find_name(s.to.as_atom());
+                if (p) p->demonitored(s.ref);
+            } else if constexpr (std::is_same_v<S, MonitorExitSignal>) {
+                if (auto w = find_local(s.to)) w->down(s.ref, s.from.is_atom() ? tuple(s.from, peer) : s.from, s.reason);
+            } else if constexpr (std::is_same_v<S, GroupLeaderSignal>) {
+                if (auto p = find_local(s.to)) {
+                    std::lock_guard lock(p->mutex);
+                    p->group_leader = s.leader;
+                }
+            } else if constexpr (std::is_same_v<S, SpawnRequestSignal>) {
+                spawn_request(s, peer);
+            } else if constexpr (std::is_same_v<S, SpawnReplySignal>) {
+                if (auto p = find_local(s.to)) p->deliver(tuple(atom("spawn_reply"), s.req_id, s.flags, s.result));
+            }
+        },
+        signal);
+}
+
+void Node::Impl::spawn_request(const dist::SpawnRequestSignal& s, Atom peer) {
+    // Remote spawn of exported C++ functions is not there yet: answer as a node without it.
+    route(peer, dist::SpawnReplySignal{s.req_id, s.from, 0, atom("notsup")});
+}
+
+// --- Node::spawn and Self ---------------------------------------------------------------------
+
+Result<Pid> Node::spawn(ProcessBody body, SpawnOptions opts) {
+    Atom reg;
+    if (!opts.register_name.empty()) {
+        try {
+            reg = Atom(opts.register_name);
+        } catch (const Error& e) {
+            return e;
+        }
+    }
+    auto p = impl_->new_process(reg);
+    if (!p) return p.error();
+    (*p)->trapping = opts.trap_exit;
+    if (opts.group_leader) (*p)->group_leader = *opts.group_leader;
+    Pid pid = (*p)->pid;
+    detail::start_body(*p, std::move(body));
+    return pid;
+}
+
+std::size_t Node::process_count() const {
+    std::lock_guard lock(impl_->procs_mutex);
+    return impl_->procs.size();
+}
+
+namespace {
+std::shared_ptr<Process> shared(Process* p) { return p->shared_from_this(); }
+} // namespace
+
+Pid Self::pid() const noexcept { return p_->pid; }
+Node& Self::node() const noexcept { return p_->node; }
+void Self::send(const Pid& to, Term message) const { p_->node.send(to, std::move(message), p_->pid); }
+void Self::send(Atom name, Atom node, Term message) const { p_->node.send(name, node, std::move(message), p_->pid); }
+void Self::send(Atom name, Term message) const { p_->node.send(name, std::move(message)); }
+void Self::send(const Ref& alias, Term message) const {
+    Node::Impl& im = p_->node.impl();
+    if (alias.node == im.name) {
+        if (auto p = im.find_alias(alias)) p->deliver(std::move(message));
+        return;
+    }
+    im.route(alias.node, dist::AliasSendSignal{p_->pid, alias, std::move(message)});
+}
+void Self::link(const Pid& other) const { p_->node.impl().link(shared(p_), other); }
+void Self::unlink(const Pid& other) const { p_->node.impl().unlink(shared(p_), other); }
+Ref Self::monitor(const Pid& target) const { return p_->node.impl().monitor(shared(p_), target, target.node); }
+Ref Self::monitor(Atom name, Atom node) const { return p_->node.impl().monitor(shared(p_), name, node); }
+bool Self::demonitor(const Ref& ref, bool flush) const { return p_->node.impl().demonitor(shared(p_), ref, flush); }
+void Self::trap_exit(bool on) const {
+    std::lock_guard lock(p_->mutex);
+    p_->trapping = on;
+}
+bool Self::trap_exit() const {
+    std::lock_guard lock(p_->mutex);
+    return p_->trapping;
+}
+void Self::exit(const Pid& target, Term reason) const {
+    if (target == p_->pid) {
+        p_->exit_signal(p_->pid, reason, false);
+        return;
+    }
+    p_->node.impl().send_exit(p_->pid, target, reason, false);
+}
+Pid Self::group_leader() const {
+    std::lock_guard lock(p_->mutex);
+    return p_->group_leader;
+}
+void Self::group_leader(const Pid& leader) const {
+    std::lock_guard lock(p_->mutex);
+    p_->group_leader = leader;
+}
+Ref Self::make_alias() const {
+    Ref r = p_->node.impl().make_ref();
+    p_->node.impl().add_alias(r, p_->pid.id);
+    return r;
+}
+bool Self::unalias(const Ref& alias) const { return p_->node.impl().remove_alias(alias); }
+Ref Self::make_ref() const { return p_->node.impl().make_ref(); }
+
+Spawned Self::spawn(ProcessBody body, SpawnOptions opts) const {
+    Node::Impl& im = p_->node.impl();
+    Atom reg;
+    if (!opts.register_name.empty()) reg = Atom(opts.register_name);
+    auto child = im.new_process(reg);
+    if (!child) throw child.error();
+    auto c = *child;
+    c->trapping = opts.trap_exit;
+    c->group_leader = opts.group_leader ? *opts.group_leader : group_leader();
+    Spawned out{c->pid, std::nullopt};
+    if (opts.link) {
+        std::lock_guard a(p_->mutex);
+        p_->links.push_back({c->pid, 0});
+        c->links.push_back({p_->pid, 0});
+    }
+    if (opts.monitor) {
+        Ref ref = im.make_ref();
+        {
+            std::lock_guard a(p_->mutex);
+            p_->monitors_out.push_back({ref, Term(c->pid), im.name});
+        }
+        c->monitors_in.push_back({p_->pid, ref, Term(c->pid)});
+        out.monitor = ref;
+    }
+    detail::start_body(c, std::move(body));
+    return out;
+}
+
+} // namespace edist

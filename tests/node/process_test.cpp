@@ -1,0 +1,206 @@
+// Local process semantics: spawn, receive, links, monitors, exits, aliases — on one node,
+// without any peer (the interop tests check the same signals across nodes against erl).
+#include <edist/node.hpp>
+#include <edist/process.hpp>
+#include <edist/text.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+using namespace edist;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::shared_ptr<Node> start_node() {
+    NodeOptions o;
+    o.name = "proctest@localhost";
+    o.cookie = "test";
+    o.register_with_epmd = false;
+    o.threads = 2;
+    auto n = Node::start(o);
+    EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().what());
+    return *n;
+}
+
+bool is_tagged(const Term& t, const char* tag, std::size_t arity) {
+    return t.is_tuple(arity) && t[0].is_atom(atom(tag));
+}
+
+Task<> echo_loop(Self self) {
+    for (;;) {
+        auto msg = co_await self.receive();
+        if (msg->is_atom(atom("stop"))) co_return;
+        if (msg->is_tuple(2) && (*msg)[0].is_pid()) self.send((*msg)[0].as_pid(), (*msg)[1]);
+    }
+}
+
+} // namespace
+
+TEST(Process, SpawnedProcessAnswersMessagesFromAMailbox) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    Pid echo = node->spawn(echo_loop).value();
+    box.send(echo, tuple(box.pid(), atom("hello")));
+    auto reply = box.receive(5s);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(*reply, Term(atom("hello")));
+    node->stop();
+}
+
+TEST(Process, SelectiveReceiveLeavesOtherMessagesQueuedInOrder) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    Pid p = node->spawn([reply_to = box.pid()](Self self) -> Task<> {
+                    auto second = co_await self.receive([](const Term& t) { return t.is_atom(atom("b")); });
+                    auto first = co_await self.receive();
+                    self.send(reply_to, tuple(*second, *first));
+                }).value();
+    box.send(p, atom("a"));
+    box.send(p, atom("b"));
+    auto reply = box.receive(5s);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(*reply, tuple(atom("b"), atom("a")));
+    node->stop();
+}
+
+TEST(Process, ReceiveTimesOutWithNothing) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    node->spawn([reply_to = box.pid()](Self self) -> Task<> {
+        auto m = co_await self.receive(50ms);
+        self.send(reply_to, m ? atom("got") : atom("timeout"));
+    });
+    auto reply = box.receive(5s);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(*reply, Term(atom("timeout")));
+    node->stop();
+}
+
+TEST(Process, TrappingParentGetsExitOfCrashedLinkedChild) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    node->spawn([reply_to = box.pid()](Self self) -> Task<> {
+        self.trap_exit(true);
+        auto child = self.spawn([](Self s) -> Task<> { s.exit(atom("boom")); co_return; }, {.link = true});
+        auto msg = co_await self.receive(5s);
+        self.send(reply_to, tuple(*msg, child.pid));
+    });
+    auto reply = box.receive(5s);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)[0], tuple(atom("EXIT"), (*reply)[1], atom("boom")));
+    node->stop();
+}
+
+TEST(Process, ExitThroughALinkKillsANonTrappingProcessAndPropagates) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    box.self().trap_exit(true);
+    Pid middle = node->spawn([](Self self) -> Task<> {
+                         co_await self.receive(); // go
+                         self.spawn([](Self s) -> Task<> { s.exit(atom("crash")); co_return; }, {.link = true});
+                         co_await self.receive(); // dies with the child before this returns
+                     }).value();
+    box.self().link(middle);
+    box.send(middle, atom("go"));
+    auto exit = box.receive(5s);
+    ASSERT_TRUE(exit);
+    EXPECT_EQ(*exit, tuple(atom("EXIT"), middle, atom("crash")));
+    node->stop();
+}
+
+TEST(Process, KillIsUntrappableAndBecomesKilledForLinks) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    box.self().trap_exit(true);
+    Pid victim = node->spawn([](Self self) -> Task<> {
+                         self.trap_exit(true);
+                         for (;;) co_await self.receive();
+                     }).value();
+    box.self().link(victim);
+    box.self().exit(victim, atom("kill"));
+    auto exit = box.receive(5s);
+    ASSERT_TRUE(exit);
+    EXPECT_EQ(*exit, tuple(atom("EXIT"), victim, atom("killed")));
+    node->stop();
+}
+
+TEST(Process, MonitorGivesDownWithTheExitReason) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    Pid p = node->spawn([](Self self) -> Task<> {
+                    co_await self.receive();
+                    self.exit(tuple(atom("shutdown"), 1));
+                }).value();
+    Ref ref = box.self().monitor(p);
+    box.send(p, atom("go"));
+    auto down = box.receive(5s);
+    ASSERT_TRUE(down);
+    EXPECT_EQ(*down, tuple(atom("DOWN"), ref, atom("process"), p, tuple(atom("shutdown"), 1)));
+    node->stop();
+}
+
+TEST(Process, MonitorOfADeadProcessGivesNoprocAtOnce) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    Pid gone{node->name(), 12345, 0, node->creation()};
+    Ref ref = box.self().monitor(gone);
+    auto down = box.receive(0ms);
+    ASSERT_TRUE(down);
+    EXPECT_EQ(*down, tuple(atom("DOWN"), ref, atom("process"), gone, atom("noproc")));
+    Ref by_name = box.self().monitor(atom("nobody"), node->name());
+    down = box.receive(0ms);
+    ASSERT_TRUE(down);
+    EXPECT_EQ(*down, tuple(atom("DOWN"), by_name, atom("process"), tuple(atom("nobody"), node->name()), atom("noproc")));
+    node->stop();
+}
+
+TEST(Process, DemonitorWithFlushRemovesAQueuedDown) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    Pid p = node->spawn([](Self) -> Task<> { co_return; }).value();
+    Ref ref = box.self().monitor(p);
+    // Wait until the DOWN is queued (there is no event for "queued"), then flush it.
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (box.queued() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    ASSERT_EQ(box.queued(), 1u);
+    box.self().demonitor(ref, true);
+    EXPECT_EQ(box.queued(), 0u);
+    node->stop();
+}
+
+TEST(Process, AliasDeliversUntilUnaliased) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    Ref alias = box.self().make_alias();
+    box.self().send(alias, atom("via_alias"));
+    auto m = box.receive(1s);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(*m, Term(atom("via_alias")));
+    box.self().unalias(alias);
+    box.self().send(alias, atom("dropped"));
+    EXPECT_FALSE(box.receive(50ms));
+    node->stop();
+}
+
+TEST(Process, ThousandsOfProcessesRunAndEnd) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    constexpr int n = 20'000;
+    for (int i = 0; i < n; ++i)
+        node->spawn([reply_to = box.pid(), i](Self self) -> Task<> {
+            self.send(reply_to, i);
+            co_return;
+        });
+    long long sum = 0;
+    for (int i = 0; i < n; ++i) {
+        auto m = box.receive(10s);
+        ASSERT_TRUE(m);
+        sum += m->as_int64();
+    }
+    EXPECT_EQ(sum, static_cast<long long>(n) * (n - 1) / 2);
+    node->stop();
+}
