@@ -11,7 +11,7 @@ namespace {
 DistFlags offered_flags(bool hidden) {
     DistFlags f = dflag::MANDATORY_26 | dflag::MANDATORY_25_DIGEST | dflag::SMALL_ATOM_TAGS | dflag::SEND_SENDER |
                   dflag::BIG_SEQTRACE_LABELS | dflag::EXIT_PAYLOAD | dflag::DIST_HDR_ATOM_CACHE |
-                  dflag::FRAGMENTS;
+                  dflag::FRAGMENTS | dflag::DIST_MONITOR | dflag::DIST_MONITOR_NAME | dflag::ALIAS;
     if (!hidden) f |= dflag::PUBLISHED;
     return f;
 }
