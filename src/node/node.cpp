@@ -150,6 +150,16 @@ Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, 
         node->stop();
         return registered.error();
     }
+    // net_kernel is a real registered process: peers monitor it (gen:call) before calling it.
+    auto nk = node->spawn(
+        [&im](Self self) -> Task<> {
+            for (;;) im.net_kernel_request(*co_await self.receive());
+        },
+        {.register_name = "net_kernel"});
+    if (!nk) {
+        node->stop();
+        return nk.error();
+    }
     im.start_accepting();
     return node;
 }
@@ -205,10 +215,6 @@ void Node::send(Atom n, Atom node, Term message, std::optional<Pid> from) {
 }
 
 void Node::send(Atom n, Term message) {
-    if (n == atom("net_kernel")) {
-        impl_->net_kernel_request(message);
-        return;
-    }
     if (auto box = impl_->find_name(n)) box->deliver(std::move(message));
 }
 

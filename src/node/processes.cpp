@@ -266,11 +266,7 @@ void Node::Impl::deliver_local(const dist::Signal& signal, Atom peer) {
             if constexpr (std::is_same_v<S, SendSignal>) {
                 if (auto p = find_local(s.to)) p->deliver(s.message);
             } else if constexpr (std::is_same_v<S, RegSendSignal>) {
-                if (s.to == atom("net_kernel")) {
-                    net_kernel_request(s.message);
-                } else if (auto p = find_name(s.to)) {
-                    p->deliver(s.message);
-                }
+                if (auto p = find_name(s.to)) p->deliver(s.message);
             } else if constexpr (std::is_same_v<S, AliasSendSignal>) {
                 if (auto p = find_alias(s.alias)) p->deliver(s.message);
             } else if constexpr (std::is_same_v<S, LinkSignal>) {
