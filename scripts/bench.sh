@@ -3,13 +3,14 @@
 # the ratios against the targets. With --write it also regenerates the measured part of
 # docs/BENCHMARKS.md (between the bench:begin/bench:end markers; the prose around it is kept).
 #
-#   scripts/bench.sh [--write] [--quick] [--cpu-time] [--no-build]
+#   scripts/bench.sh [--write] [--quick] [--cpu-time] [--no-build] [--report-only]
 #
 #   --write     update docs/BENCHMARKS.md
 #   --quick     short runs (0.1 s x 3 instead of 0.5 s x 5): a smoke test, not numbers to publish
 #   --cpu-time  compare CPU time instead of wall-clock time, for a machine that is not quiet
 #               (time spent preempted drops out; cache and frequency effects of the load do not)
 #   --no-build  use the etf_bench already in $EDIST_BENCH_BUILD_DIR
+#   --report-only  measure nothing: print (and with --write, write) the last run's results again
 #
 # The build goes to $EDIST_BENCH_BUILD_DIR (default build/bench). Run it on a quiet machine:
 # the load average before and after is recorded with the results.
@@ -17,54 +18,58 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${EDIST_BENCH_BUILD_DIR:-$root/build/bench}
-write=0 build_it=1 min_time=0.5 reps=5 clock=wall
+write=0 build_it=1 measure=1 min_time=0.5 reps=5 clock=wall
 for arg in "$@"; do
     case $arg in
         --write) write=1 ;;
         --quick) min_time=0.1 reps=3 ;;
         --cpu-time) clock=cpu ;;
         --no-build) build_it=0 ;;
-        -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --report-only) build_it=0 measure=0 ;;
+        -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
 
-if [[ $build_it == 1 ]]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDIST_BUILD_TESTS=OFF \
-        -DEDIST_BUILD_CLI=OFF -DEDIST_BUILD_BENCH=ON >/dev/null
-    ninja -C "$build" -j2 etf_bench >/dev/null
-fi
-bench_exe=$build/bench/etf_bench
-[[ -x $bench_exe ]] || { echo "bench.sh: $bench_exe not built" >&2; exit 1; }
-
 out=$build/bench-results
-mkdir -p "$out"
-cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
-{
-    echo "cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
-    echo "cores=$(nproc)"
-    echo "kernel=$(uname -sr)"
-    echo "cxx=$("${cxx:-c++}" --version | head -1)"
-    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
-    if commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
-        [[ -z $(git -C "$root" status --porcelain -- src include) ]] || commit="$commit with uncommitted changes"
-    else
-        commit=${EDIST_BENCH_COMMIT:-unknown} # e.g. when run from a `git archive` snapshot
+if [[ $measure == 1 ]]; then
+    mkdir -p "$out"
+    if [[ $build_it == 1 ]]; then
+        cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDIST_BUILD_TESTS=OFF \
+            -DEDIST_BUILD_CLI=OFF -DEDIST_BUILD_BENCH=ON >/dev/null
+        ninja -C "$build" -j2 etf_bench >/dev/null
     fi
-    echo "commit=$commit"
-    echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
-} >"$out/machine.txt"
+    bench_exe=$build/bench/etf_bench
+    [[ -x $bench_exe ]] || { echo "bench.sh: $bench_exe not built" >&2; exit 1; }
 
-echo "== edist / ei terms" >&2
-"$bench_exe" --print-terms >"$out/terms.txt"
-echo "== BEAM term_to_binary / binary_to_term (${min_time} s x ${reps})" >&2
-escript "$root/bench/beam_etf_bench.escript" --min-time "$min_time" --reps "$reps" >"$out/beam.txt"
-echo "== edist and ei (${min_time} s x ${reps})" >&2
-"$bench_exe" --benchmark_min_time="$min_time" --benchmark_repetitions="$reps" \
-    --benchmark_report_aggregates_only=true --benchmark_format=json \
-    --benchmark_out="$out/etf_bench.json" --benchmark_out_format=json >/dev/null
-echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
-printf "min_time=%s\nreps=%s\nclock=%s\n" "$min_time" "$reps" "$clock" >>"$out/machine.txt"
+    cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+    {
+        echo "cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+        echo "cores=$(nproc)"
+        echo "kernel=$(uname -sr)"
+        echo "cxx=$("${cxx:-c++}" --version | head -1)"
+        echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+        if commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
+            [[ -z $(git -C "$root" status --porcelain -- src include) ]] || commit="$commit with uncommitted changes"
+        else
+            commit=${EDIST_BENCH_COMMIT:-unknown} # e.g. when run from a `git archive` snapshot
+        fi
+        echo "commit=$commit"
+        echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+    } >"$out/machine.txt"
+
+    echo "== edist / ei terms" >&2
+    "$bench_exe" --print-terms >"$out/terms.txt"
+    echo "== BEAM term_to_binary / binary_to_term (${min_time} s x ${reps})" >&2
+    escript "$root/bench/beam_etf_bench.escript" --min-time "$min_time" --reps "$reps" >"$out/beam.txt"
+    echo "== edist and ei (${min_time} s x ${reps})" >&2
+    "$bench_exe" --benchmark_min_time="$min_time" --benchmark_repetitions="$reps" \
+        --benchmark_report_aggregates_only=true --benchmark_format=json \
+        --benchmark_out="$out/etf_bench.json" --benchmark_out_format=json >/dev/null
+    echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
+    printf "min_time=%s\nreps=%s\nclock=%s\n" "$min_time" "$reps" "$clock" >>"$out/machine.txt"
+fi
+[[ -f $out/etf_bench.json ]] || { echo "bench.sh: no results in $out" >&2; exit 1; }
 
 python3 - "$out" "$root/docs/BENCHMARKS.md" "$write" <<'EOF'
 import json, pathlib, re, sys
