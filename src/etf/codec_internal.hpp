@@ -104,7 +104,7 @@ private:
         capacity_ = spill_.size();
     }
 
-    std::array<T, N> inline_{};
+    std::array<T, N> inline_; // left uninitialised: zeroing it would cost more than a decode
     std::vector<T> spill_;
     T* data_ = inline_.data();
     std::size_t size_ = 0;

@@ -19,7 +19,7 @@ using namespace codec;
 
 namespace codec {
 
-Decoder::Step Decoder::step(Term*& slot) {
+Decoder::Step Decoder::step(Term* slot) {
 again:
     const std::uint8_t* at = p_;
     if (p_ == end_) return truncated(at), Step::Failed;
@@ -61,13 +61,12 @@ again:
                             std::to_string(remaining()) + " bytes",
                         at),
                    Step::Failed;
-        if (n > 0 && frames_.size() >= opts_.max_depth)
+        if (n > 0 && depth() >= opts_.max_depth)
             return fail("nesting deeper than max_depth", at), Step::Failed;
         auto* t = edist::detail::alloc_tuple(static_cast<std::uint32_t>(n));
         new (slot) Term(TermAccess::adopt(NodeTag::Tuple, t));
         if (n == 0) return Step::Value;
         frames_.push_back({t->elems(), 0, static_cast<std::uint32_t>(n), 0, FrameKind::Tuple, t, nullptr, at});
-        slot = t->elems();
         return Step::Opened;
     }
     case LIST_EXT: {
@@ -80,12 +79,11 @@ again:
                             std::to_string(remaining()) + " bytes",
                         at),
                    Step::Failed;
-        if (frames_.size() >= opts_.max_depth) return fail("nesting deeper than max_depth", at), Step::Failed;
+        if (depth() >= opts_.max_depth) return fail("nesting deeper than max_depth", at), Step::Failed;
         auto* l = edist::detail::alloc_list(static_cast<std::uint32_t>(n));
         new (slot) Term(TermAccess::adopt(NodeTag::List, l));
         frames_.push_back({l->elems(), 0, static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n), FrameKind::List, l, slot,
               at});
-        slot = l->elems();
         return Step::Opened;
     }
     case STRING_EXT: {
@@ -112,13 +110,12 @@ again:
                             " bytes",
                         at),
                    Step::Failed;
-        if (n > 0 && frames_.size() >= opts_.max_depth)
+        if (n > 0 && depth() >= opts_.max_depth)
             return fail("nesting deeper than max_depth", at), Step::Failed;
         auto* m = edist::detail::alloc_map(static_cast<std::uint32_t>(n));
         new (slot) Term(TermAccess::adopt(NodeTag::Map, m));
         if (n == 0) return Step::Value;
         frames_.push_back({m->kv(), 0, static_cast<std::uint32_t>(2 * n), 0, FrameKind::Map, m, nullptr, at});
-        slot = m->kv();
         return Step::Opened;
     }
     case BINARY_EXT:
@@ -150,7 +147,7 @@ again:
     }
 }
 
-Decoder::Step Decoder::open_fun(const std::uint8_t* at, Term*& slot) {
+Decoder::Step Decoder::open_fun(const std::uint8_t* at, Term* slot) {
     // Size, Arity, Uniq[16], Index, NumFree; Size counts itself and everything after it.
     if (!need(29, at)) return Step::Failed;
     const std::uint8_t* size_at = p_;
@@ -175,7 +172,7 @@ Decoder::Step Decoder::open_fun(const std::uint8_t* at, Term*& slot) {
     if (num_free > remaining())
         return fail("fun with " + std::to_string(num_free) + " free variables exceeds remaining input", at),
                Step::Failed;
-    if (num_free > 0 && frames_.size() >= opts_.max_depth)
+    if (num_free > 0 && depth() >= opts_.max_depth)
         return fail("nesting deeper than max_depth", at), Step::Failed;
     fun.free_vars.resize(num_free);
     auto* node = new edist::detail::FunNode(std::move(fun));
@@ -188,7 +185,6 @@ Decoder::Step Decoder::open_fun(const std::uint8_t* at, Term*& slot) {
         return Step::Value;
     }
     frames_.push_back(f);
-    slot = node->fun.free_vars.data();
     return Step::Opened;
 }
 
@@ -221,7 +217,50 @@ bool Decoder::extend_list(Frame& f, std::uint32_t more) {
     return true;
 }
 
-Decoder::Step Decoder::list_tail(Frame& f, Term*& slot) {
+namespace {
+
+// Atoms order by their UTF-8 bytes; most map keys differ within a few bytes, so a plain loop
+// beats a call to memcmp.
+int compare_names(std::string_view a, std::string_view b) noexcept {
+    std::size_t n = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i)
+        if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]) ? -1 : 1;
+    return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+}
+
+// Maps as OTP writes them (up to 32 keys) arrive sorted. When every key is an atom, or every
+// key a small integer, that can be confirmed here without the general term comparison.
+bool keys_plainly_ascending(edist::detail::MapNode* m) noexcept {
+    const Term* kv = m->kv();
+    std::uint32_t n = m->size;
+    NodeTag kind = TermAccess::tag(kv[0]);
+    if (kind == NodeTag::Atom) {
+        std::string_view prev = Atom::from_index(TermAccess::atom_index(kv[0])).name();
+        for (std::uint32_t i = 1; i < n; ++i) {
+            const Term& k = kv[2 * i];
+            if (TermAccess::tag(k) != NodeTag::Atom) return false;
+            std::string_view cur = Atom::from_index(TermAccess::atom_index(k)).name();
+            if (compare_names(prev, cur) >= 0) return false;
+            prev = cur;
+        }
+        return true;
+    }
+    if (kind == NodeTag::Small) {
+        for (std::uint32_t i = 1; i < n; ++i) {
+            const Term& k = kv[2 * i];
+            if (TermAccess::tag(k) != NodeTag::Small || TermAccess::small(kv[2 * i - 2]) >= TermAccess::small(k))
+                return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+} // namespace
+
+// A list's elements are done: read what follows. More LIST_EXT or STRING_EXT elements join
+// this list; anything else but [] becomes the tail, read as the frame's one remaining slot.
+Decoder::Step Decoder::list_tail(Frame& f) {
     for (;;) {
         const std::uint8_t* at = p_;
         if (p_ == end_) return truncated(at), Step::Failed;
@@ -248,48 +287,35 @@ Decoder::Step Decoder::list_tail(Frame& f, Term*& slot) {
                        Step::Failed;
             if (n == 0) continue;
             if (!extend_list(f, static_cast<std::uint32_t>(n))) return Step::Failed;
-            slot = f.elems + f.idx;
             return Step::Opened;
         }
         default:
             f.kind = FrameKind::ListTail;
-            slot = &static_cast<edist::detail::ListNode*>(f.node)->tail;
+            f.elems = &static_cast<edist::detail::ListNode*>(f.node)->tail;
+            f.idx = 0;
+            f.count = 1;
             return Step::Opened;
         }
     }
 }
 
-Decoder::Step Decoder::climb(Term*& slot) {
-    while (!frames_.empty()) {
-        Frame& f = frames_.back();
-        if (f.kind == FrameKind::ListTail) {
-            frames_.pop_back();
-            continue;
-        }
-        if (++f.idx < f.count) {
-            slot = f.elems + f.idx;
-            return Step::Opened;
-        }
-        switch (f.kind) {
-        case FrameKind::List: {
-            Step s = list_tail(f, slot);
-            if (s != Step::Value) return s;
-            break;
-        }
-        case FrameKind::Map:
-            if (!edist::detail::sort_map(static_cast<edist::detail::MapNode*>(f.node)))
-                return fail("duplicate map key", f.start), Step::Failed;
-            break;
-        case FrameKind::Fun:
-            if (static_cast<std::size_t>(p_ - f.start) != f.cap)
-                return fail("fun Size " + std::to_string(f.cap) + " does not match its content", f.start - 1),
-                       Step::Failed;
-            break;
-        default: break;
-        }
-        frames_.pop_back();
+// All slots of `f` are filled: check and complete the container. Opened means a list found
+// more elements (or its tail) to read.
+Decoder::Step Decoder::finish(Frame& f) {
+    switch (f.kind) {
+    case FrameKind::List: return list_tail(f);
+    case FrameKind::Map:
+        if (!keys_plainly_ascending(static_cast<edist::detail::MapNode*>(f.node)) &&
+            !edist::detail::sort_map(static_cast<edist::detail::MapNode*>(f.node)))
+            return fail("duplicate map key", f.start), Step::Failed;
+        return Step::Value;
+    case FrameKind::Fun:
+        if (static_cast<std::size_t>(p_ - f.start) != f.cap)
+            return fail("fun Size " + std::to_string(f.cap) + " does not match its content", f.start - 1),
+                   Step::Failed;
+        return Step::Value;
+    default: return Step::Value;
     }
-    return Step::Value;
 }
 
 // Makes every open container fully constructed ([] in the slots never reached) so that the
@@ -297,7 +323,7 @@ Decoder::Step Decoder::climb(Term*& slot) {
 void Decoder::unwind() noexcept {
     for (std::size_t i = frames_.size(); i-- > 0;) {
         Frame& f = frames_[i];
-        if (f.kind == FrameKind::Fun || f.kind == FrameKind::ListTail) continue;
+        if (f.kind == FrameKind::Fun) continue; // free variables start out as []
         // Below the top, the slot at idx holds the container being filled above it.
         std::uint32_t from = i + 1 == frames_.size() ? f.idx : f.idx + 1;
         for (std::uint32_t k = from; k < f.count; ++k) new (&f.elems[k]) Term();
@@ -307,15 +333,53 @@ void Decoder::unwind() noexcept {
 
 bool Decoder::run(const std::uint8_t* start, Term& out) {
     p_ = start;
-    Term* slot = &out;
+    // The result is the one slot of a root frame, so the loop below has no special case for it.
+    frames_.push_back({&out, 0, 1, 0, FrameKind::Tuple, nullptr, nullptr, start});
+    Frame* f = &frames_.back();
     for (;;) {
-        Step s = step(slot);
-        if (s == Step::Value) s = climb(slot);
+        // The hot loop: fill the innermost container. Common scalars are decoded right here;
+        // everything else goes through step(), which may open a new innermost container.
+        while (f->idx < f->count) {
+            // Locals, not members: stores into Terms could otherwise alias the byte pointer.
+            const std::uint8_t* p = p_;
+            const std::uint8_t* const end = end_;
+            Term* const elems = f->elems;
+            std::uint32_t idx = f->idx;
+            const std::uint32_t count = f->count;
+            for (; idx < count; ++idx) {
+                if (end - p >= 2 && *p == SMALL_INTEGER_EXT) {
+                    new (&elems[idx]) Term(TermAccess::small_int(p[1]));
+                    p += 2;
+                } else if (end - p >= 5 && *p == INTEGER_EXT) {
+                    new (&elems[idx]) Term(TermAccess::small_int(static_cast<std::int32_t>(get32(p + 1))));
+                    p += 5;
+                } else {
+                    break;
+                }
+            }
+            p_ = p;
+            f->idx = idx;
+            if (idx == count) break;
+            Step s = step(elems + idx);
+            if (s == Step::Value) {
+                ++f->idx;
+            } else if (s == Step::Opened) {
+                f = &frames_.back();
+            } else {
+                unwind();
+                return false;
+            }
+        }
+        Step s = finish(*f);
+        if (s == Step::Opened) continue;
         if (s == Step::Failed) {
             unwind();
             return false;
         }
-        if (s == Step::Value) return true;
+        frames_.pop_back();
+        if (frames_.empty()) return true;
+        f = &frames_.back();
+        ++f->idx;
     }
 }
 

@@ -82,6 +82,47 @@ long utf8_length(const std::uint8_t* s, std::size_t n) noexcept {
 
 } // namespace
 
+namespace {
+
+// Recently decoded UTF-8 atom texts of up to 16 bytes, per thread. A hit skips UTF-8
+// validation and the atom table's hash; atoms never die, so an entry never goes stale.
+struct RecentAtom {
+    std::uint64_t lo, hi;
+    std::uint32_t len_plus_one; // 0: empty slot
+    std::uint32_t index;
+};
+constexpr std::size_t recent_atom_slots = 512;
+thread_local RecentAtom recent_atoms[recent_atom_slots];
+
+struct AtomKey {
+    std::uint64_t lo, hi;
+};
+
+// The text's bytes (at most 16) as two words, zero beyond `len`.
+AtomKey atom_key(const std::uint8_t* p, std::size_t len, std::size_t readable) noexcept {
+    std::uint64_t lo = 0, hi = 0;
+    if (readable < 16) { // near the end of the input: do not load past it
+        for (std::size_t i = 0; i < len; ++i) (i < 8 ? lo : hi) |= std::uint64_t(p[i]) << (8 * (i % 8));
+        return {lo, hi};
+    }
+    std::memcpy(&lo, p, 8);
+    std::memcpy(&hi, p + 8, 8);
+    if (len < 8) {
+        lo &= (std::uint64_t(1) << (8 * len)) - 1;
+        hi = 0;
+    } else if (len < 16) {
+        hi &= (std::uint64_t(1) << (8 * (len - 8))) - 1;
+    }
+    return {lo, hi};
+}
+
+std::size_t atom_slot(AtomKey k, std::size_t len) noexcept {
+    std::uint64_t h = (k.lo ^ (k.hi * 0x9E3779B97F4A7C15ull) ^ len) * 0xFF51AFD7ED558CCDull;
+    return static_cast<std::size_t>(h >> 40) & (recent_atom_slots - 1);
+}
+
+} // namespace
+
 bool Decoder::read_atom_body(std::uint8_t tag, const std::uint8_t* at, Atom& out) {
     std::size_t len;
     bool latin1 = false;
@@ -114,6 +155,17 @@ bool Decoder::read_atom_body(std::uint8_t tag, const std::uint8_t* at, Atom& out
     const std::uint8_t* text = p_;
     p_ += len;
 
+    RecentAtom* recent = nullptr;
+    AtomKey key{};
+    if (!latin1 && len <= 16) {
+        key = atom_key(text, len, static_cast<std::size_t>(end_ - text));
+        recent = &recent_atoms[atom_slot(key, len)];
+        if (recent->len_plus_one == len + 1 && recent->lo == key.lo && recent->hi == key.hi) {
+            out = Atom::from_index(recent->index);
+            return true;
+        }
+    }
+
     char converted[2 * 255];
     std::string_view name(reinterpret_cast<const char*>(text), len);
     if (all_ascii(text, len)) {
@@ -139,6 +191,7 @@ bool Decoder::read_atom_body(std::uint8_t tag, const std::uint8_t* at, Atom& out
     }
     if (!Atom::try_intern(name, out))
         return fail_limit("atom table full (" + std::to_string(atom_table_limit()) + " atoms)", at);
+    if (recent) *recent = {key.lo, key.hi, static_cast<std::uint32_t>(len + 1), out.index()};
     return true;
 }
 

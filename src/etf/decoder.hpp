@@ -16,7 +16,8 @@ namespace edist::etf::codec {
 enum class FrameKind : std::uint8_t { Tuple, List, ListTail, Map, Fun };
 
 // One container being filled. Elements [0, idx) are constructed; the rest are raw memory
-// (except for funs, whose free-variable vector starts as [] values, and a list's tail).
+// (except for funs, whose free-variable vector starts as [] values, and a list's tail, which
+// a ListTail frame fills as its one slot).
 struct Frame {
     Term* elems;
     std::uint32_t idx;
@@ -70,12 +71,13 @@ public:
 
 private:
     enum class Step : std::uint8_t { Value, Opened, Failed };
-    Step step(Term*& slot);
-    Step open_fun(const std::uint8_t* at, Term*& slot);
-    // After a term completes: moves `slot` to the next element, closing full containers.
-    // Returns Value when the outermost term is complete, Opened when there is more to read.
-    Step climb(Term*& slot);
-    Step list_tail(Frame& f, Term*& slot);
+    // Decodes one term into `slot`; a container is pushed as a new frame (Opened).
+    Step step(Term* slot);
+    Step open_fun(const std::uint8_t* at, Term* slot);
+    Step finish(Frame& f);
+    Step list_tail(Frame& f);
+    // Open containers, not counting the root frame.
+    std::size_t depth() const noexcept { return frames_.size() - 1; }
     bool extend_list(Frame& f, std::uint32_t more);
     void unwind() noexcept;
 
