@@ -263,6 +263,7 @@ void Handshake::is_pending(bool still_pending, Time now) {
                                 "pending; answered false", cfg_.peer_node));
     status_ = Status::alive;
     next_step(Step::recv_challenge, now);
+    drive();
 }
 
 // 'N' Flags:64 Challenge:32 Creation:32 NameLen:16 Name [ignored].
@@ -406,7 +407,9 @@ std::optional<Status> Handshake::accept_pending(ConnectionState state, Time now)
                          peer_node_));
         return std::nullopt;
     }
-    return status_;
+    const Status sent = status_;
+    drive(); // anything the peer sent early
+    return sent;
 }
 
 // 's' Status.
@@ -520,6 +523,14 @@ bool Handshake::check_peer_name(std::string_view name, bool dynamic) {
             send_status(Status::not_allowed);
             fail(reason("not_allowed"),
                  fmt::format("a node on {} asked to be named; dynamic names are off", name));
+            return false;
+        }
+        // As OTP: an unnamed peer passes the allow list only through a host entry.
+        if (!cfg_.allowed.empty() &&
+            std::find(cfg_.allowed.begin(), cfg_.allowed.end(), name) == cfg_.allowed.end()) {
+            send_status(Status::not_allowed);
+            fail(reason("not_allowed"),
+                 fmt::format("connection attempt from disallowed host {} (asking for a name)", name));
             return false;
         }
         return true;

@@ -592,3 +592,30 @@ TEST(Handshake, AnswersOutOfTurnAreIgnored) {
     EXPECT_TRUE(b.take_output().empty());
     EXPECT_FALSE(b.done());
 }
+
+TEST(Handshake, UnnamedPeerPassesTheAllowListOnlyByHost) {
+    for (auto [entry, admitted] : std::vector<std::pair<std::string, bool>>{
+             {"localhost", true}, {"a@localhost", false}, {"otherhost", false}}) {
+        Config cb = acceptor_config();
+        cb.allowed = {entry};
+        Handshake b = Handshake::accept(cb, t0);
+        b.receive(frame(name_msg(dflag::OTP_DEFAULT | dflag::NAME_ME, 0, "localhost")), t0);
+        auto e = b.poll_event();
+        ASSERT_TRUE(e);
+        EXPECT_EQ(std::holds_alternative<AcceptPending>(*e), admitted) << entry;
+    }
+}
+
+TEST(Handshake, BytesThatArriveWhileTheManagerDecidesAreKept) {
+    Handshake a = Handshake::initiate(initiator_config(), t0);
+    a.take_output();
+    // 'alive' and (though no real acceptor would send it yet) the challenge, in one read.
+    Bytes both = frame("salive");
+    Bytes ch = frame(challenge_msg(dflag::OTP_DEFAULT, 42, 7, "b@localhost"));
+    both.insert(both.end(), ch.begin(), ch.end());
+    a.receive(both, t0);
+    ASSERT_TRUE(next<IsPending>(a));
+    a.is_pending(true, t0);
+    Bytes out = a.take_output();
+    EXPECT_EQ(out.size(), frame("strue").size() + 2 + 21) << "the challenge was answered at once";
+}
