@@ -60,25 +60,6 @@ Atom reason(std::string_view name) {
     return Atom::try_intern(name, a) ? a : atoms::error;
 }
 
-// OTP's net_kernel:allow/1 matching: "node@host" exactly, "host" by host, "node@" by name.
-bool is_allowed(std::string_view node, const std::vector<std::string>& allowed) {
-    const auto at = node.find('@');
-    const std::string_view name = node.substr(0, at), host = node.substr(at + 1);
-    for (const std::string& entry : allowed) {
-        const auto eat = entry.find('@');
-        if (eat == std::string::npos) {
-            if (!entry.empty() && entry == host) return true;
-        } else if (eat == 0) {
-            continue;
-        } else if (eat + 1 == entry.size()) {
-            if (std::string_view(entry).substr(0, eat) == name) return true;
-        } else if (entry == node) {
-            return true;
-        }
-    }
-    return false;
-}
-
 std::string base36(std::uint64_t v) {
     std::string s;
     do {
@@ -106,27 +87,6 @@ std::string_view to_string(Status s) noexcept {
 Status simultaneous_connect_status(std::string_view this_node, std::string_view peer_node) {
     // Atoms order by code point; UTF-8 byte order is the same order.
     return this_node > peer_node ? Status::nok : Status::ok_simultaneous;
-}
-
-bool is_node_name(std::string_view name) noexcept {
-    const auto at = name.find('@');
-    return at != std::string_view::npos && at > 0 && at + 1 < name.size() &&
-           name.find('@', at + 1) == std::string_view::npos && is_valid_atom_text(name);
-}
-
-std::string_view node_host(std::string_view name) noexcept {
-    const auto at = name.find('@');
-    return at == std::string_view::npos ? std::string_view{} : name.substr(at + 1);
-}
-
-bool host_fits(std::string_view host, NameMode mode) {
-    const bool dotted = host.find('.') != std::string_view::npos;
-    switch (mode) {
-    case NameMode::any: return true;
-    case NameMode::shortnames: return !dotted;
-    case NameMode::longnames: return dotted || host.find(':') != std::string_view::npos;
-    }
-    return true;
 }
 
 // --- construction ------------------------------------------------------------------------

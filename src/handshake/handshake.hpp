@@ -22,6 +22,8 @@
 #include <edist/error.hpp>
 #include <edist/flags.hpp>
 
+#include "handshake/node_name.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -41,9 +43,6 @@ using Time = Clock::time_point;
 // Length prefix of each handshake message: 2 bytes over plain TCP ({packet,2}); 4 bytes inside
 // TLS distribution, which uses {packet,4} from the first byte.
 enum class Framing { len16, len32 };
-
-// -sname / -name. `any` checks nothing (what an OTP acceptor does with incoming names).
-enum class NameMode { any, shortnames, longnames };
 
 struct Config {
     // "name@host". An initiator asking to be named (ask_for_name) gives only its host.
@@ -232,13 +231,5 @@ private:
     std::uint32_t our_challenge_ = 0;
     std::uint32_t peer_challenge_ = 0;
 };
-
-// Node-name rules shared with the rest of edist.
-// "name@host", exactly one '@', both parts non-empty, valid atom text (OTP is_name_ok).
-bool is_node_name(std::string_view name) noexcept;
-// The part after '@' ("" if none).
-std::string_view node_host(std::string_view name) noexcept;
-// shortnames: no '.' in the host; longnames: a '.' in the host, or an IP address (OTP splitnode).
-bool host_fits(std::string_view host, NameMode mode);
 
 } // namespace edist::handshake
