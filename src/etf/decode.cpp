@@ -137,7 +137,7 @@ again:
     case NEWER_REFERENCE_EXT:
     case NEW_REFERENCE_EXT:
     case REFERENCE_EXT: return read_ref(tag, at, slot) ? Step::Value : Step::Failed;
-    case EXPORT_EXT: return read_export(at, slot) ? Step::Value : Step::Failed;
+    case EXPORT_EXT: return read_export(slot) ? Step::Value : Step::Failed;
     case NEW_FUN_EXT: return open_fun(at, slot);
     case COMPRESSED: return fail("compressed term (tag 80) inside a term", at), Step::Failed;
     case FUN_EXT: return fail("FUN_EXT (tag 117) is no longer supported by OTP", at), Step::Failed;

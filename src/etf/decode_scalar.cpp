@@ -293,7 +293,6 @@ bool Decoder::read_integer(Term& out) {
     const std::uint8_t* at = p_;
     if (!need(1, at)) return false;
     std::uint8_t tag = *p_++;
-    Term tmp;
     switch (tag) {
     case SMALL_INTEGER_EXT:
         if (!need(1, at)) return false;
@@ -371,7 +370,7 @@ bool Decoder::read_ref(std::uint8_t tag, const std::uint8_t* at, Term* slot) {
     return true;
 }
 
-bool Decoder::read_export(const std::uint8_t* at, Term* slot) {
+bool Decoder::read_export(Term* slot) {
     Export e;
     if (!read_atom(e.module) || !read_atom(e.function)) return false;
     const std::uint8_t* arity_at = p_;
@@ -380,7 +379,6 @@ bool Decoder::read_export(const std::uint8_t* at, Term* slot) {
     if (!arity.is_int64() || TermAccess::small(arity) < 0 || TermAccess::small(arity) > 255)
         return fail("export arity out of range", arity_at);
     e.arity = static_cast<std::uint8_t>(TermAccess::small(arity));
-    (void)at;
     new (slot) Term(e);
     return true;
 }

@@ -66,7 +66,7 @@ public:
     bool read_pid_body(std::uint8_t tag, const std::uint8_t* at, Pid& out);
     bool read_port(std::uint8_t tag, const std::uint8_t* at, Term* slot);
     bool read_ref(std::uint8_t tag, const std::uint8_t* at, Term* slot);
-    bool read_export(const std::uint8_t* at, Term* slot);
+    bool read_export(Term* slot);
     bool read_binary(std::uint8_t tag, const std::uint8_t* at, Term* slot);
 
 private:
