@@ -11,6 +11,7 @@
 
 #include <edist/epmd.hpp>
 #include <edist/error.hpp>
+#include <edist/exports.hpp>
 #include <edist/process.hpp>
 #include <edist/term.hpp>
 
@@ -85,6 +86,11 @@ public:
     // process: use Self::spawn for them.
     Result<Pid> spawn(ProcessBody body, SpawnOptions opts = {});
     std::size_t process_count() const;
+
+    // Makes `fn` callable by other nodes as Module:Function/Arity (spawn/4, erpc, rpc). A later
+    // export under the same name replaces the earlier one.
+    void export_function(std::string_view module, std::string_view function, unsigned arity, ExportedFunction fn);
+    bool unexport_function(std::string_view module, std::string_view function, unsigned arity);
     std::optional<Pid> whereis(Atom name) const;
 
     // Messages. Sending never blocks on the network; a message to an unreachable node is

@@ -11,7 +11,7 @@ namespace {
 DistFlags offered_flags(bool hidden) {
     DistFlags f = dflag::MANDATORY_26 | dflag::MANDATORY_25_DIGEST | dflag::SMALL_ATOM_TAGS | dflag::SEND_SENDER |
                   dflag::BIG_SEQTRACE_LABELS | dflag::EXIT_PAYLOAD | dflag::DIST_HDR_ATOM_CACHE |
-                  dflag::FRAGMENTS | dflag::DIST_MONITOR | dflag::DIST_MONITOR_NAME | dflag::ALIAS;
+                  dflag::FRAGMENTS | dflag::DIST_MONITOR | dflag::DIST_MONITOR_NAME | dflag::ALIAS | dflag::SPAWN;
     if (!hidden) f |= dflag::PUBLISHED;
     return f;
 }
@@ -178,7 +178,25 @@ void Connection::connected(const std::error_code& ec) {
 
 void Connection::start_incoming(asio::ip::tcp::socket socket) {
     outgoing_ = false;
-    socket_ = asio::ip::tcp::socket(strand_, socket.local_endpoint().protocol(), socket.release());
+    // Move the accepted descriptor onto this connection's strand (the protocol must be read
+    // before release() gives the descriptor up).
+    std::error_code ec;
+    auto local = socket.local_endpoint(ec);
+    if (ec) {
+        fail(atom("connection_closed"), "incoming connection lost before the handshake: " + ec.message());
+        return;
+    }
+    auto protocol = local.protocol();
+    auto fd = socket.release(ec);
+    if (ec) {
+        fail(atom("connection_closed"), "cannot take over an incoming connection: " + ec.message());
+        return;
+    }
+    socket_.assign(protocol, fd, ec);
+    if (ec) {
+        fail(atom("connection_closed"), "cannot take over an incoming connection: " + ec.message());
+        return;
+    }
     std::error_code ignore;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignore);
     asio::post(strand_, [self = shared_from_this()] { self->begin_handshake(false); });

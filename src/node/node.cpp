@@ -61,26 +61,6 @@ void Node::Impl::notify(const NodeEvent& event) {
     for (auto& cb : callbacks) cb(event);
 }
 
-void Node::Impl::net_kernel_request(const Term& message) {
-    // {'$gen_call', {From, Tag}, Request}: what gen:call sends, and net_adm:ping uses.
-    if (!message.is_tuple(3) || !message[0].is_atom(atom("$gen_call")) || !message[1].is_tuple(2) ||
-        !message[1][0].is_pid()) {
-        log(LogLevel::debug, "net_kernel: ignoring " + to_string(message));
-        return;
-    }
-    const Term& request = message[2];
-    Pid from = message[1][0].as_pid();
-    const Term& tag = message[1][1];
-    Term reply;
-    if (request.is_tuple(2) && request[0].is_atom(atom("is_auth"))) {
-        reply = atom("yes");
-    } else {
-        log(LogLevel::info, "net_kernel: unsupported call " + to_string(request));
-        return;
-    }
-    // gen's reply goes to the caller's pid; the caller matches on Tag, whichever way it came.
-    route(from.node, dist::SendSignal{std::nullopt, from, tuple(tag, reply)});
-}
 
 void Node::Impl::route(Atom node, dist::Signal signal) {
     if (node == name) {
@@ -101,6 +81,7 @@ namespace {
 struct NodeAccess : Node {
     explicit NodeAccess(std::unique_ptr<Node::Impl> i) : Node(std::move(i)) {}
 };
+} // namespace
 
 Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, asio::io_context* io,
                                          NodeOptions options) {
@@ -150,26 +131,7 @@ Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, 
         node->stop();
         return registered.error();
     }
-    // net_kernel is a real registered process: peers monitor it (gen:call) before calling it.
-    auto nk = node->spawn(
-        [&im](Self self) -> Task<> {
-            for (;;) im.net_kernel_request(*co_await self.receive());
-        },
-        {.register_name = "net_kernel"});
-    if (!nk) {
-        node->stop();
-        return nk.error();
-    }
-    im.start_accepting();
     return node;
-}
-} // namespace
-
-Result<std::shared_ptr<Node>> Node::start(NodeOptions options) {
-    return start_node(std::make_unique<asio::io_context>(), nullptr, std::move(options));
-}
-Result<std::shared_ptr<Node>> Node::start(asio::io_context& io, NodeOptions options) {
-    return start_node(nullptr, &io, std::move(options));
 }
 
 Atom Node::name() const noexcept { return impl_->name; }

@@ -4,6 +4,7 @@
 #include "dist/control.hpp"
 #include "node/process.hpp"
 
+#include <edist/exports.hpp>
 #include <edist/node.hpp>
 
 #include <asio.hpp>
@@ -13,6 +14,7 @@
 #include <deque>
 #include <list>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -112,12 +114,25 @@ struct Node::Impl {
     void connection_down(const std::shared_ptr<Connection>& c, const Term& reason);
     void notify(const NodeEvent& event);
 
-    // net_kernel's part that peers rely on: is_auth for net_adm:ping.
-    void net_kernel_request(const Term& message);
+    // Exported functions, by {Module, Function, Arity}.
+    std::mutex exports_mutex;
+    std::map<std::tuple<std::uint32_t, std::uint32_t, unsigned>, ExportedFunction> exports;
+    std::optional<ExportedFunction> find_export(Atom module, Atom function, unsigned arity) const;
 
     void start_accepting();
     Result<bool> start_listening();
     Result<bool> start_epmd();
 };
+
+// (Internal; in namespace edist because detail::Node is the term heap node.)
+// Everything of Node::start up to, not including, the system processes and accepting
+// connections: those belong to the services layer (src/services/start.cpp).
+Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, asio::io_context* io,
+                                         NodeOptions options);
+// Runs an exported function in the calling process, turning how it ended into a CallOutcome
+// (undef when nothing is exported under that name). `args` is a proper list.
+Task<CallOutcome> apply_export(Self self, Atom module, Atom function, Term args);
+// The exit reason of a process whose function ended with `out`, as OTP reports it.
+Term exit_reason_of(const CallOutcome& out);
 
 } // namespace edist

@@ -308,11 +308,6 @@ void Node::Impl::deliver_local(const dist::Signal& signal, Atom peer) {
         signal);
 }
 
-void Node::Impl::spawn_request(const dist::SpawnRequestSignal& s, Atom peer) {
-    // Remote spawn of exported C++ functions is not there yet: answer as a node without it.
-    route(peer, dist::SpawnReplySignal{s.req_id, s.from, 0, atom("notsup")});
-}
-
 // --- Node::spawn and Self ---------------------------------------------------------------------
 
 Result<Pid> Node::spawn(ProcessBody body, SpawnOptions opts) {

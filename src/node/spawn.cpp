@@ -1,0 +1,121 @@
+// Exported functions and remote spawn: what SPAWN_REQUEST (spawn/4, spawn_request/5, erpc)
+// starts on this node.
+#include "node/node_impl.hpp"
+
+#include <edist/text.hpp>
+
+namespace edist {
+
+using detail::Process;
+
+void Node::export_function(std::string_view module, std::string_view function, unsigned arity, ExportedFunction fn) {
+    std::lock_guard lock(impl_->exports_mutex);
+    impl_->exports[{Atom(module).index(), Atom(function).index(), arity}] = std::move(fn);
+}
+
+bool Node::unexport_function(std::string_view module, std::string_view function, unsigned arity) {
+    std::lock_guard lock(impl_->exports_mutex);
+    return impl_->exports.erase({Atom(module).index(), Atom(function).index(), arity}) > 0;
+}
+
+std::optional<ExportedFunction> Node::Impl::find_export(Atom module, Atom function, unsigned arity) const {
+    std::lock_guard lock(const_cast<std::mutex&>(exports_mutex));
+    auto it = exports.find({module.index(), function.index(), arity});
+    if (it == exports.end()) return std::nullopt;
+    return it->second;
+}
+
+Task<CallOutcome> apply_export(Self self, Atom module, Atom function, Term args) {
+    std::vector<Term> argv(args.as_list().begin(), args.as_list().end());
+    // The stack OTP reports for a failing call of an exported function: the call itself.
+    Term stack = list(tuple(module, function, args, Term()));
+    auto fn = self.node().impl().find_export(module, function, static_cast<unsigned>(argv.size()));
+    if (!fn) co_return CallOutcome{false, ErlangClass::error, atom("undef"), stack};
+    CallOutcome out;
+    try {
+        out.value = co_await (*fn)(self, Args(argv));
+        co_return out;
+    } catch (const ErlangException& e) {
+        out = {false, e.cls(), e.reason(), stack};
+    } catch (const ExitError& e) {
+        out = {false, ErlangClass::exit, e.reason(), stack};
+    } catch (const Error& e) {
+        // A typed-access failure on an argument is the BIF-style badarg an Erlang caller expects.
+        out = {false, ErlangClass::error, e.reason(), stack};
+    } catch (const std::exception& e) {
+        out = {false, ErlangClass::error, tuple(atom("cpp_exception"), binary(std::string_view(e.what()))), stack};
+    }
+    co_return out;
+}
+
+Term exit_reason_of(const CallOutcome& out) {
+    if (out.ok) return atoms::normal;
+    switch (out.cls) {
+    case ErlangClass::exit: return out.value;
+    case ErlangClass::error: return tuple(out.value, out.stacktrace);
+    case ErlangClass::throw_: return tuple(tuple(atom("nocatch"), out.value), out.stacktrace);
+    }
+    return out.value;
+}
+
+namespace {
+
+// spawn_opt options a remote spawn may carry. Those that tune BEAM's memory management mean
+// nothing here and are accepted and ignored, as the wire allows; anything else is badopt.
+bool ignorable_spawn_option(const Term& o) {
+    static const char* tuned[] = {"priority", "fullsweep_after", "min_heap_size", "min_bin_vheap_size",
+                                  "max_heap_size", "message_queue_data", "async_dist", "sensitive"};
+    if (!o.is_tuple(2) || !o[0].is_atom()) return false;
+    for (const char* t : tuned)
+        if (o[0].is_atom(atom(t))) return true;
+    return false;
+}
+
+} // namespace
+
+void Node::Impl::spawn_request(const dist::SpawnRequestSignal& s, Atom peer) {
+    bool want_link = false, want_monitor = false;
+    for (const Term& o : s.options.as_list()) {
+        if (o.is_atom(atom("link"))) {
+            want_link = true;
+        } else if (o.is_atom(atom("monitor")) || (o.is_tuple(2) && o[0].is_atom(atom("monitor")))) {
+            want_monitor = true;
+        } else if (!ignorable_spawn_option(o)) {
+            route(peer, dist::SpawnReplySignal{s.req_id, s.from, 0, atom("badopt")});
+            return;
+        }
+    }
+    auto created = new_process(Atom());
+    if (!created) {
+        route(peer, dist::SpawnReplySignal{s.req_id, s.from, 0, atoms::system_limit});
+        return;
+    }
+    auto p = *created;
+    p->group_leader = s.group_leader;
+    std::uint32_t flags = 0;
+    if (want_link) {
+        p->links.push_back({s.from, 0});
+        flags |= 1;
+    }
+    if (want_monitor) {
+        // The requester's monitor ref is the request id.
+        p->monitors_in.push_back({s.from, s.req_id, Term(p->pid)});
+        flags |= 2;
+    }
+    // The reply goes out before anything the new process can send.
+    route(peer, dist::SpawnReplySignal{s.req_id, s.from, flags, Term(p->pid)});
+    Atom m = s.module, f = s.function;
+    Term args = s.args;
+    detail::start_body(p, [m, f, args](Self self) -> Task<> {
+        CallOutcome out = co_await apply_export(self, m, f, args);
+        if (!out.ok) {
+            if (out.cls == ErlangClass::error || out.cls == ErlangClass::throw_)
+                self.node().impl().log(LogLevel::info, "process " + to_string(Term(self.pid())) + " running " +
+                                                           std::string(m.name()) + ":" + std::string(f.name()) +
+                                                           " exited: " + to_string(exit_reason_of(out)));
+            self.exit(exit_reason_of(out));
+        }
+    });
+}
+
+} // namespace edist

@@ -1,0 +1,42 @@
+// erpc's server half. erpc:call(N, M, F, A) spawns erpc:execute_call(Ref, M, F, A) on node N
+// and reads the result from the spawned process's exit reason, so a node that serves erpc
+// exports these two functions with OTP's exit-reason shapes.
+#include "services/system.hpp"
+
+namespace edist::services {
+
+namespace {
+
+Term call_exit_reason(const Term& ref, const CallOutcome& out) {
+    if (out.ok) return tuple(ref, atom("return"), out.value);
+    switch (out.cls) {
+    case ErlangClass::throw_: return tuple(ref, atom("throw"), out.value);
+    case ErlangClass::exit: return tuple(ref, atom("exit"), out.value);
+    case ErlangClass::error: return tuple(ref, atom("error"), out.value, out.stacktrace);
+    }
+    return out.value;
+}
+
+Task<Term> execute_call(Self self, Args a) {
+    if (!a[1].is_atom() || !a[2].is_atom() || !a[3].is_proper_list())
+        throw ExitError(tuple(a[0], atom("error"), tuple(atom("erpc"), atom("badarg"))));
+    CallOutcome out = co_await apply_export(self, a[1].as_atom(), a[2].as_atom(), a[3]);
+    throw ExitError(call_exit_reason(a[0], out));
+}
+
+Task<Term> execute_cast(Self self, Args a) {
+    if (!a[0].is_atom() || !a[1].is_atom() || !a[2].is_proper_list()) raise_error(tuple(atom("erpc"), atom("badarg")));
+    CallOutcome out = co_await apply_export(self, a[0].as_atom(), a[1].as_atom(), a[2]);
+    if (!out.ok && out.cls == ErlangClass::error) raise_error(tuple(atom("exception"), tuple(out.value, out.stacktrace)));
+    if (!out.ok && out.cls == ErlangClass::exit) throw ExitError(out.value);
+    co_return atoms::ok;
+}
+
+} // namespace
+
+void export_erpc(Node& node) {
+    node.export_function("erpc", "execute_call", 4, execute_call);
+    node.export_function("erpc", "execute_cast", 3, execute_cast);
+}
+
+} // namespace edist::services
