@@ -50,7 +50,8 @@ if [[ $measure == 1 ]]; then
         echo "cxx=$("${cxx:-c++}" --version | head -1)"
         echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
         if commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
-            [[ -z $(git -C "$root" status --porcelain -- src include) ]] || commit="$commit with uncommitted changes"
+            # Only the codec and the public headers go into these numbers.
+            [[ -z $(git -C "$root" status --porcelain -- src/etf include/edist/{atom,bigint,error,etf,term}.hpp) ]] || commit="$commit with uncommitted codec changes"
         else
             commit=${EDIST_BENCH_COMMIT:-unknown} # e.g. when run from a `git archive` snapshot
         fi
