@@ -71,9 +71,24 @@ struct GrowSink {
         w += 8;
     }
     void bytes(const void* p, std::size_t k) {
+        if (k >= big_run) return append_big(p, k);
         room(k);
         if (k) std::memcpy(w, p, k);
         w += k;
+    }
+    // Large binaries go in with insert(), which copies once; resize() would first zero the
+    // space, a third again as much work for a megabyte.
+    static constexpr std::size_t big_run = 16 * 1024;
+    [[gnu::noinline]] void append_big(const void* p, std::size_t k) {
+        constexpr std::size_t slack = 256;
+        auto* bytes = static_cast<const std::uint8_t*>(p);
+        out->resize(static_cast<std::size_t>(w - out->data()));
+        out->reserve(out->size() + k + slack);
+        out->insert(out->end(), bytes, bytes + k);
+        std::size_t used = out->size();
+        out->resize(used + slack);
+        w = out->data() + used;
+        limit = out->data() + out->size();
     }
     std::size_t mark() const noexcept { return static_cast<std::size_t>(w - out->data()) - start; }
     void patch32(std::size_t at, std::uint32_t v) noexcept { put32(out->data() + start + at, v); }

@@ -219,6 +219,16 @@ TEST(EtfEncode, RoundTripsEveryKind) {
     }
 }
 
+TEST(EtfEncode, LargeBinariesAmidOtherTermsEncodeExactly) {
+    Term t = list(binary(std::string(100'000, 'a')), "x"_a, binary(std::string(40'000, 'b')), 1, tuple());
+    Bytes b = etf::encode(t);
+    EXPECT_EQ(b.size(), 1 + etf::encoded_size(t));
+    EXPECT_EQ(*etf::decode(b), t);
+    Bytes appended = {7};
+    etf::encode_to(appended, t);
+    EXPECT_EQ(Bytes(appended.begin() + 1, appended.end()), Bytes(b.begin() + 1, b.end()));
+}
+
 TEST(EtfEncode, EncodeToAppendsWithoutVersionByte) {
     Bytes out = {1, 2};
     etf::encode_to(out, Term("a"_a));
