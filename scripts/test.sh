@@ -32,7 +32,7 @@ summary=()
 start=$SECONDS
 
 elapsed() { local s=$(($1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
-note() { summary+=("$(printf '  %-8s %s' "$1" "$2")"); }
+note() { summary+=("$(printf '  %-14s %s' "$1" "$2")"); }
 banner() { printf '\n==> %s\n' "$*"; }
 
 # Runs ctest with the given arguments, adds its results to the totals; $1 names the run.
@@ -140,15 +140,15 @@ if build_preset default; then
 else
     default_built=0
 fi
-note "" "default stage took $(elapsed $((SECONDS - t)))"
+note "default" "stage took $(elapsed $((SECONDS - t)))"
 
 t=$SECONDS
 build_preset asan && test_preset asan
-note "" "asan stage took $(elapsed $((SECONDS - t)))"
+note "asan" "stage took $(elapsed $((SECONDS - t)))"
 
 t=$SECONDS
 build_preset fuzz && run_fuzzers
-note "" "fuzz stage took $(elapsed $((SECONDS - t)))"
+note "fuzz" "stage took $(elapsed $((SECONDS - t)))"
 
 if [ "$default_built" -eq 1 ]; then
     run_ctest install --test-dir build/default -R '^install\.' --no-tests=error
