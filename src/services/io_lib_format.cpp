@@ -34,6 +34,10 @@ constexpr std::int64_t max_field = 1 << 24;
 
 enum class Adjust { left, right };
 
+// Stands for an integer that is no character where erl would only fail on writing it out;
+// finish() refuses it if it is still there.
+constexpr char32_t not_a_char = 0xFFFFFFFF;
+
 struct Spec {
     std::optional<std::int64_t> width;
     Adjust adjust = Adjust::right;
@@ -44,10 +48,21 @@ struct Spec {
     char32_t control = 0;
 };
 
+Chars string_arg(const Term& a, Encoding enc);
+
+// The pad from ~..*c may be any term; erl repeats it and only the final flattening and encoding
+// judge it, so a list pads with its characters ([] with nothing) and an integer that is no
+// character fails only if it is written.
 void append_pad(Chars& out, const Term& pad, std::int64_t n) {
     if (n <= 0) return;
-    if (!pad.is_int64() || pad.as_int64() < 0 || pad.as_int64() > 0x10FFFF) bad("pad character is not a character");
-    out.append(static_cast<std::size_t>(n), static_cast<char32_t>(pad.as_int64()));
+    if (pad.is_integer()) {
+        bool valid = pad.is_int64() && pad.as_int64() >= 0 && pad.as_int64() <= 0x10FFFF;
+        out.append(static_cast<std::size_t>(n), valid ? static_cast<char32_t>(pad.as_int64()) : not_a_char);
+        return;
+    }
+    if (!pad.is_list() && !pad.is_binary()) bad("pad character is not a character");
+    Chars one = string_arg(pad, Encoding::unicode);
+    for (std::int64_t i = 0; i < n; ++i) out += one;
 }
 
 // adjust(Data, Pad, Adj)
@@ -270,11 +285,12 @@ Chars string_arg(const Term& a, Encoding enc) {
             continue;
         }
         const Term& e = l.elements[i++];
-        if (e.is_int64()) {
-            std::int64_t c = e.as_int64();
-            if (c < 0 || (enc == Encoding::latin1 && c > 255)) bad("~s argument holds a character out of range (use ~ts)");
-            if (c > 0x7FFFFFFF) bad("~ts argument holds a character out of range");
-            out += static_cast<char32_t>(c);
+        if (e.is_integer()) {
+            bool negative = e.is_int64() ? e.as_int64() < 0 : e.as_bigint().negative();
+            bool latin1 = e.is_int64() && e.as_int64() <= 255;
+            if (negative || (enc == Encoding::latin1 && !latin1)) bad("~s argument holds a character out of range");
+            std::int64_t c = e.is_int64() ? e.as_int64() : -1;
+            out += c >= 0 && c <= 0x10FFFF ? static_cast<char32_t>(c) : not_a_char;
         } else if (e.is_list() || e.is_bitstring()) {
             walk.push_back({&e, 0});
         } else {
@@ -328,7 +344,9 @@ char32_t char_arg(const Term& a, Encoding enc) {
         if (b.negative()) low = (256 - low) & 255;
         return low;
     }
-    if (!a.is_int64() || a.as_int64() < 0 || a.as_int64() > 0x10FFFF) bad("~tc argument is not a character");
+    // Not a character: erl only fails if it is written (~2.0tc writes none), so mark it and let
+    // the final encoding refuse it.
+    if (!a.is_int64() || a.as_int64() < 0 || a.as_int64() > 0x10FFFF) return not_a_char;
     return static_cast<char32_t>(a.as_int64());
 }
 

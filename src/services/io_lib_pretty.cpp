@@ -325,7 +325,15 @@ private:
             return std::nullopt;
         };
         if (enc_ == Encoding::latin1) return latin1();
-        // ~tp: decode UTF-8, counting characters against the printable range.
+        // ~tp: if the first `len` characters are not all valid UTF-8, the binary is judged as
+        // Latin-1 (observed: <<221,172,201,249>> prints as <<"Ý¬Éù">>, though it starts with a
+        // valid sequence). Otherwise count characters against the printable range.
+        {
+            std::string_view all(reinterpret_cast<const char*>(bin.data()), bin.size());
+            std::size_t at = 0;
+            for (std::size_t n = 0; n < len && at < all.size(); ++n)
+                if (edist::detail::decode_utf8(all, at) < 0) return latin1();
+        }
         std::size_t i = 0, chars = 0;
         std::vector<char32_t> cs;
         bool stopped = false;

@@ -36,7 +36,13 @@ bool is_extender(char32_t c) {
            (c >= 0xE0100 && c <= 0xE01EF) || (c >= 0x1F3FB && c <= 0x1F3FF) || c == 0x200D;
 }
 
-bool is_control(char32_t c) { return c < 0x20 || (c >= 0x7F && c < 0xA0); }
+// Grapheme_Cluster_Break=Control: C0/C1 controls and the format characters (Cf) that are not
+// joiners; a combining mark after one of these starts a cluster of its own.
+bool is_control(char32_t c) {
+    return c < 0x20 || (c >= 0x7F && c < 0xA0) || c == 0xAD || c == 0x61C || c == 0x180E || c == 0x200B ||
+           c == 0x200E || c == 0x200F || (c >= 0x2028 && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) ||
+           c == 0xFEFF || (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xD800 && c <= 0xDFFF);
+}
 
 // Does a new grapheme cluster start at s[i]?
 bool cluster_starts(const Chars& s, std::size_t i) {
@@ -249,25 +255,29 @@ void write_term(Chars& out, const Term& root, long depth, Encoding enc, const Fo
                 break;
             }
             case Kind::Map: {
+                // OTP 25 quirks, observed: a map at depth 1 is "#{}", and the countdown over
+                // the pairs after the first can print ",..." even when no pair is left
+                // (#{a => 1} at depth 2 is "#{a => 1,...}").
                 MapView m = t.as_map();
-                if (m.empty()) {
+                if (m.empty() || d == 1) {
                     out += U"#{}";
                     break;
                 }
                 out += U"#{";
                 literal(U"}");
-                // Each pair: key and value at depth d - 1; the pair countdown starts at d.
-                long pd = d;
+                long d0 = d - 1;
                 std::vector<Task> pairs;
-                for (std::size_t i = 0; i < m.size(); ++i, --pd) {
-                    if (i > 0) pairs.push_back({Task::Literal, nullptr, 0, 0, U","});
-                    if (pd == 1) {
-                        pairs.push_back({Task::Literal, nullptr, 0, 0, U"..."});
+                long countdown = d0 + 1; // the check before pair i sees d0 - (i - 1)
+                for (std::size_t i = 0;; ++i, --countdown) {
+                    if (i > 0 && countdown == 1) {
+                        pairs.push_back({Task::Literal, nullptr, 0, 0, U",..."});
                         break;
                     }
-                    pairs.push_back({Task::Write, &m.key(i), 0, d - 1});
+                    if (i == m.size()) break;
+                    if (i > 0) pairs.push_back({Task::Literal, nullptr, 0, 0, U","});
+                    pairs.push_back({Task::Write, &m.key(i), 0, d0});
                     pairs.push_back({Task::Literal, nullptr, 0, 0, U" => "});
-                    pairs.push_back({Task::Write, &m.value(i), 0, d - 1});
+                    pairs.push_back({Task::Write, &m.value(i), 0, d0});
                 }
                 for (auto it = pairs.rbegin(); it != pairs.rend(); ++it) stack.push_back(*it);
                 break;
