@@ -15,6 +15,7 @@
 // next co_await.
 #pragma once
 
+#include <edist/error.hpp>
 #include <edist/task.hpp>
 #include <edist/term.hpp>
 
@@ -123,6 +124,10 @@ public:
     Ref make_ref() const;
 
     Spawned spawn(ProcessBody body, SpawnOptions opts = {}) const;
+    // spawn_request/5: starts Module:Function(Args...) on `node` (a BEAM node, or this one),
+    // with link / monitor as in opts (the monitor's ref is the request's). Fails with the
+    // error the peer reports (badopt, notsup, system_limit) or noconnection.
+    Task<Result<Spawned>> spawn_request(Atom node, Atom module, Atom function, Term args, SpawnOptions opts = {}) const;
 
     detail::Process* core() const noexcept { return p_; }
 

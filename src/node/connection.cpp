@@ -442,11 +442,15 @@ void Connection::close(Term reason) {
         peer = peer_;
     }
     state_cv_.notify_all();
+    bool was_current = false;
     {
         std::lock_guard lock(node_.conns_mutex);
         if (peer != Atom()) {
             auto it = node_.conns.find(peer.index());
-            if (it != node_.conns.end() && it->second.get() == this) node_.conns.erase(it);
+            if (it != node_.conns.end() && it->second.get() == this) {
+                node_.conns.erase(it);
+                was_current = true;
+            }
         }
     }
     asio::post(strand_, [self = shared_from_this()] {
@@ -457,10 +461,10 @@ void Connection::close(Term reason) {
         self->tick_timer_.cancel();
         self->resolver_.cancel();
     });
-    if (was_up) {
-        node_.node_down(peer);
-        node_.notify({NodeEvent::Kind::nodedown, peer, reason});
-    }
+    // Links, monitors and spawn requests towards the peer end with noconnection whether the
+    // connection was up or never came up (a monitor of an unreachable node fires at once).
+    if (was_current && (outgoing_ || was_up)) node_.node_down(peer);
+    if (was_up) node_.notify({NodeEvent::Kind::nodedown, peer, reason});
 }
 
 // --- Node::Impl: listening, accepting, epmd, connection table -------------------------------

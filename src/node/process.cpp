@@ -208,6 +208,28 @@ void Process::down(const Ref& ref, const Term& item, const Term& reason) {
     deliver(tuple(atom("DOWN"), ref, atom("process"), item, reason));
 }
 
+void Process::spawn_replied(const Ref& req, std::uint32_t flags, const Term& result) {
+    {
+        std::lock_guard lock(mutex);
+        auto it = std::find_if(pending_spawns.begin(), pending_spawns.end(), [&](const auto& p) { return p.first == req; });
+        if (it == pending_spawns.end()) return;
+        pending_spawns.erase(it);
+        auto mon = std::find_if(monitors_out.begin(), monitors_out.end(), [&](const MonitorOut& m) { return m.ref == req; });
+        if (result.is_pid()) {
+            if (flags & 1) links.push_back({result.as_pid(), 0});
+            if (mon != monitors_out.end()) {
+                if (flags & 2)
+                    mon->target = result;
+                else
+                    monitors_out.erase(mon);
+            }
+        } else if (mon != monitors_out.end()) {
+            monitors_out.erase(mon);
+        }
+    }
+    deliver(tuple(atom("spawn_reply"), req, flags, result));
+}
+
 void Process::finish(Term reason) {
     std::vector<Link> my_links;
     std::vector<MonitorIn> watchers;

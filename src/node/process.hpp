@@ -76,6 +76,7 @@ struct Process : std::enable_shared_from_this<Process> {
     std::vector<Link> links;
     std::vector<MonitorIn> monitors_in;
     std::vector<MonitorOut> monitors_out;
+    std::vector<std::pair<Ref, Atom>> pending_spawns; // our SPAWN_REQUESTs awaiting a reply
 
     // The waiter: a thread in Mailbox::receive, a suspended coroutine, or async handlers.
     std::condition_variable* thread_waiter = nullptr;
@@ -102,6 +103,9 @@ struct Process : std::enable_shared_from_this<Process> {
     void monitored_by(const Pid& watcher, const Ref& ref, const Term& as);
     void demonitored(const Ref& ref);
     void down(const Ref& ref, const Term& item, const Term& reason); // a monitor of ours fired
+    // SPAWN_REPLY (or noconnection): sets up the link and monitor the reply confirms before any
+    // later signal from the new process is handled, then queues {spawn_reply, Req, Flags, Result}.
+    void spawn_replied(const Ref& req, std::uint32_t flags, const Term& result);
 
     // Ends the process: unregisters it, fires links and monitors. Idempotent.
     void finish(Term reason);

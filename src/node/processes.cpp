@@ -242,6 +242,7 @@ void Node::Impl::node_down(Atom node) {
     for (auto& p : all) {
         std::vector<Pid> linked;
         std::vector<detail::MonitorOut> fired;
+        std::vector<Ref> lost_spawns;
         {
             std::lock_guard lock(p->mutex);
             for (auto& l : p->links)
@@ -249,8 +250,11 @@ void Node::Impl::node_down(Atom node) {
             std::erase_if(p->links, [&](const auto& l) { return l.peer.node == node && l.unlink_id != 0; });
             for (auto& m : p->monitors_out)
                 if (m.node == node) fired.push_back(m);
+            for (auto& [req, n] : p->pending_spawns)
+                if (n == node) lost_spawns.push_back(req);
             std::erase_if(p->monitors_in, [&](const auto& m) { return m.watcher.node == node; });
         }
+        for (auto& req : lost_spawns) p->spawn_replied(req, 0, noconnection);
         for (auto& m : fired) p->down(m.ref, m.target, noconnection);
         for (auto& peer : linked) p->exit_signal(peer, noconnection, true);
     }
@@ -302,7 +306,7 @@ void Node::Impl::deliver_local(const dist::Signal& signal, Atom peer) {
             } else if constexpr (std::is_same_v<S, SpawnRequestSignal>) {
                 spawn_request(s, peer);
             } else if constexpr (std::is_same_v<S, SpawnReplySignal>) {
-                if (auto p = find_local(s.to)) p->deliver(tuple(atom("spawn_reply"), s.req_id, s.flags, s.result));
+                if (auto p = find_local(s.to)) p->spawn_replied(s.req_id, s.flags, s.result);
             }
         },
         signal);
@@ -385,6 +389,38 @@ Ref Self::make_alias() const {
 }
 bool Self::unalias(const Ref& alias) const { return p_->node.impl().remove_alias(alias); }
 Ref Self::make_ref() const { return p_->node.impl().make_ref(); }
+
+Task<Result<Spawned>> Self::spawn_request(Atom node, Atom module, Atom function, Term args, SpawnOptions opts) const {
+    Node::Impl& im = p_->node.impl();
+    if (node == im.name) {
+        // A local spawn_request of an exported function: same semantics, no wire.
+        co_return spawn([module, function, args](Self self) -> Task<> {
+            CallOutcome out = co_await apply_export(self, module, function, args);
+            if (!out.ok) self.exit(exit_reason_of(out));
+        }, opts);
+    }
+    if (!args.is_proper_list()) co_return Error(atoms::badarg, "spawn_request: arguments must be a proper list");
+    Ref req = im.make_ref();
+    std::vector<Term> o;
+    if (opts.link) o.push_back(atom("link"));
+    if (opts.monitor) o.push_back(atom("monitor"));
+    {
+        std::lock_guard lock(p_->mutex);
+        p_->pending_spawns.push_back({req, node});
+        if (opts.monitor) p_->monitors_out.push_back({req, Term(), node}); // the pid comes with the reply
+    }
+    Pid gl = group_leader();
+    im.route(node, dist::SpawnRequestSignal{req, p_->pid, gl, module, function,
+                                            static_cast<std::uint32_t>(args.as_list().size()), list_from(std::move(o)), args});
+    Term r(req);
+    auto reply = co_await receive([&](const Term& t) { return t.is_tuple(4) && t[0].is_atom(atom("spawn_reply")) && t[1] == r; });
+    const Term& result = (*reply)[3];
+    if (!result.is_pid()) co_return Error(result.is_atom() ? result.as_atom() : atoms::badarg,
+                                          "spawn_request on " + std::string(node.name()) + " failed: " + to_string(result));
+    Spawned out{result.as_pid(), std::nullopt};
+    if (opts.monitor) out.monitor = req;
+    co_return out;
+}
 
 Spawned Self::spawn(ProcessBody body, SpawnOptions opts) const {
     Node::Impl& im = p_->node.impl();

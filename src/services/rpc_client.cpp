@@ -1,0 +1,161 @@
+// erpc and rpc from C++: the client halves of what erpc.erl and rpc.erl do.
+#include "services/system.hpp"
+
+#include <edist/rpc.hpp>
+#include <edist/text.hpp>
+
+#include <future>
+
+namespace edist {
+
+namespace {
+
+CallOutcome transport_error(const char* reason) {
+    return CallOutcome{false, ErlangClass::error, tuple(atom("erpc"), atom(reason)), Term()};
+}
+
+bool is_down_for(const Term& t, const Term& ref) {
+    return t.is_tuple(5) && t[0].is_atom(atom("DOWN")) && t[1] == ref;
+}
+
+// The DOWN reason of an erpc:execute_call process, read as erpc:call reads it.
+CallOutcome outcome_of(const Term& res, const Term& reason) {
+    if (reason.is_tuple() && reason.tuple_size() >= 3 && reason[0] == res) {
+        const Term& kind = reason[1];
+        if (kind.is_atom(atom("return"))) return {true, ErlangClass::error, reason[2], Term()};
+        if (kind.is_atom(atom("throw"))) return {false, ErlangClass::throw_, reason[2], Term()};
+        if (kind.is_atom(atom("exit"))) return {false, ErlangClass::exit, reason[2], Term()};
+        if (kind.is_atom(atom("error")))
+            return {false, ErlangClass::error, reason[2], reason.tuple_size() == 4 ? reason[3] : Term()};
+    }
+    if (reason.is_atom(atoms::noconnection)) return transport_error("noconnection");
+    // Anything else killed the process before it could answer: exit({signal, Reason}).
+    return {false, ErlangClass::exit, tuple(atom("signal"), reason), Term()};
+}
+
+// Runs `body` in a temporary process and waits for it on this thread.
+template <class T>
+T run_blocking(Node& local, std::function<Task<T>(Self)> body) {
+    auto promise = std::make_shared<std::promise<T>>();
+    auto future = promise->get_future();
+    auto pid = local.spawn([promise, body = std::move(body)](Self self) -> Task<> {
+        promise->set_value(co_await body(self));
+    });
+    if (!pid) throw pid.error();
+    return future.get();
+}
+
+// rpc's fallback for peers without erpc: a gen_server call to their rex.
+Task<Term> rex_call(Self self, Atom node, Atom module, Atom function, Term args, CallOptions opts) {
+    Ref mref = self.monitor(atom("rex"), node);
+    Term tag(mref);
+    Pid gl = opts.group_leader ? *opts.group_leader : self.group_leader();
+    self.send(atom("rex"), node,
+              tuple(atom("$gen_call"), tuple(self.pid(), tag), tuple(atom("call"), module, function, args, gl)));
+    auto reply = co_await self.receive(
+        [&](const Term& t) { return (t.is_tuple(2) && t[0] == tag) || is_down_for(t, tag); }, opts.timeout);
+    self.demonitor(mref, true);
+    if (!reply) co_return tuple(atoms::badrpc, atoms::timeout);
+    if (reply->tuple_size() == 2) co_return (*reply)[1];
+    const Term& why = (*reply)[4];
+    co_return tuple(atoms::badrpc, why.is_atom(atoms::noconnection) ? Term(atom("nodedown")) : tuple(atom("EXIT"), why));
+}
+
+} // namespace
+
+namespace erpc {
+
+Task<CallOutcome> call(Self self, Atom node, Atom module, Atom function, Term args, CallOptions opts) {
+    if (!args.is_proper_list()) co_return transport_error("badarg");
+    Term res(self.make_ref());
+    SpawnOptions so;
+    so.monitor = true;
+    so.group_leader = opts.group_leader;
+    auto spawned = co_await self.spawn_request(node, atom("erpc"), atom("execute_call"),
+                                               list(res, module, function, args), so);
+    if (!spawned) {
+        Atom why = spawned.error().reason();
+        co_return transport_error(why == atoms::noconnection ? "noconnection"
+                                  : why == atom("notsup")    ? "notsup"
+                                                             : "badarg");
+    }
+    Term mref(*spawned->monitor);
+    auto down = co_await self.receive([&](const Term& t) { return is_down_for(t, mref); }, opts.timeout);
+    if (!down) {
+        self.demonitor(spawned->monitor.value(), true);
+        co_return transport_error("timeout");
+    }
+    co_return outcome_of(res, (*down)[4]);
+}
+
+CallOutcome call(Node& local, Atom node, Atom module, Atom function, Term args, CallOptions opts) {
+    return run_blocking<CallOutcome>(local, [=](Self self) { return call(self, node, module, function, args, opts); });
+}
+
+void cast(Node& local, Atom node, Atom module, Atom function, Term args) {
+    (void)local.spawn([=](Self self) -> Task<> {
+        (void)co_await self.spawn_request(node, atom("erpc"), atom("execute_cast"), list(module, function, args));
+    });
+}
+
+std::vector<CallOutcome> multicall(Node& local, const std::vector<Atom>& nodes, Atom module, Atom function, Term args,
+                                   CallOptions opts) {
+    std::vector<std::future<CallOutcome>> pending;
+    for (Atom n : nodes)
+        pending.push_back(std::async(std::launch::async, [&, n] { return call(local, n, module, function, args, opts); }));
+    std::vector<CallOutcome> out;
+    for (auto& f : pending) out.push_back(f.get());
+    return out;
+}
+
+} // namespace erpc
+
+namespace rpc {
+
+Term rpcify(const CallOutcome& out) {
+    if (out.ok) return out.value;
+    switch (out.cls) {
+    case ErlangClass::throw_:
+        if (out.value.is_tuple(2) && out.value[0].is_atom(atom("EXIT"))) return tuple(atoms::badrpc, out.value);
+        return out.value;
+    case ErlangClass::exit: return tuple(atoms::badrpc, tuple(atom("EXIT"), out.value));
+    case ErlangClass::error:
+        if (out.value.is_tuple(2) && out.value[0].is_atom(atom("erpc"))) {
+            const Term& why = out.value[1];
+            if (why.is_atom(atoms::noconnection)) return tuple(atoms::badrpc, atom("nodedown"));
+            if (why.is_atom(atoms::timeout) || why.is_atom(atom("notsup"))) return tuple(atoms::badrpc, why);
+            return tuple(atoms::badrpc, tuple(atom("EXIT"), why));
+        }
+        return tuple(atoms::badrpc, tuple(atom("EXIT"), tuple(out.value, out.stacktrace)));
+    }
+    return out.value;
+}
+
+Task<Term> call(Self self, Atom node, Atom module, Atom function, Term args, CallOptions opts) {
+    CallOutcome out = co_await erpc::call(self, node, module, function, args, opts);
+    if (!out.ok && out.value == tuple(atom("erpc"), atom("notsup")))
+        co_return co_await rex_call(self, node, module, function, args, opts);
+    co_return rpcify(out);
+}
+
+Term call(Node& local, Atom node, Atom module, Atom function, Term args, CallOptions opts) {
+    return run_blocking<Term>(local, [=](Self self) { return call(self, node, module, function, args, opts); });
+}
+
+void cast(Node& local, Atom node, Atom module, Atom function, Term args) { erpc::cast(local, node, module, function, args); }
+
+Term multicall(Node& local, const std::vector<Atom>& nodes, Atom module, Atom function, Term args, CallOptions opts) {
+    auto outs = erpc::multicall(local, nodes, module, function, args, opts);
+    std::vector<Term> results, bad;
+    for (std::size_t i = 0; i < outs.size(); ++i) {
+        Term r = rpcify(outs[i]);
+        if (r == tuple(atoms::badrpc, atom("nodedown")))
+            bad.push_back(nodes[i]);
+        else
+            results.push_back(r);
+    }
+    return tuple(list_from(std::move(results)), list_from(std::move(bad)));
+}
+
+} // namespace rpc
+} // namespace edist
