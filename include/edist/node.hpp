@@ -57,6 +57,10 @@ struct NodeOptions {
     std::chrono::milliseconds net_setuptime = std::chrono::seconds(7);
     // Threads the node runs when it owns its io_context.
     unsigned threads = 1;
+    // The node's I/O server (`user`): where output goes (default: stdout) and where input
+    // lines come from (default: stdin; std::nullopt means end of file).
+    std::function<void(std::string_view utf8)> io_output;
+    std::function<std::optional<std::string>(std::string_view prompt)> io_input;
     // Where log lines go (default: stderr for warnings and errors).
     std::function<void(LogLevel, std::string_view)> log;
 };

@@ -63,6 +63,8 @@ struct Node::Impl {
     // Active aliases: the alias ref's words -> pid id.
     std::map<std::array<std::uint32_t, 3>, std::uint32_t> aliases;
     std::atomic<std::uint64_t> ref_counter{0};
+    // The I/O server new processes get as group leader (none until the services start it).
+    std::optional<Pid> default_group_leader;
 
     // Connections by peer node name (atom index).
     mutable std::mutex conns_mutex;

@@ -46,7 +46,7 @@ Result<std::shared_ptr<Process>> Node::Impl::new_process(Atom reg) {
         }
     }
     p->pid = make_pid();
-    p->group_leader = p->pid;
+    p->group_leader = default_group_leader ? *default_group_leader : p->pid;
     if (reg != Atom()) {
         names[reg.index()] = p->pid.id;
         p->registered = reg;

@@ -12,6 +12,7 @@ void gen_reply(Self self, const Term& from, Term reply);
 
 Result<bool> start_net_kernel(Node& node);
 Result<bool> start_rex(Node& node);
+Result<bool> start_io_server(Node& node);
 void export_erpc(Node& node);
 
 } // namespace edist::services
