@@ -197,40 +197,24 @@ Chars integer_text(const Term& a, std::int64_t base, const Chars& prefix, bool l
 
 // A deep list of characters (io_lib:deep_char_list), as the prefix of ~x/~X.
 bool deep_char_list(const Term& t, Chars& out) {
-    std::vector<const Term*> stack{&t};
-    while (!stack.empty()) {
-        const Term* x = stack.back();
-        stack.pop_back();
-        if (x->is_nil()) continue;
-        if (!x->is_list()) return false;
-        ListView l = x->as_list();
-        if (!l.proper()) return false;
-        for (std::size_t i = l.size(); i-- > 0;) {
-            const Term& e = l.elements[i];
-            if (e.is_list()) {
-                stack.push_back(&e);
-                continue;
-            }
-            if (!e.is_int64()) return false;
-            std::int64_t c = e.as_int64();
-            if (c < 0 || (c >= 0xD800 && c <= 0xDFFF) || c == 0xFFFE || c == 0xFFFF || c > 0x10FFFF) return false;
-            // Elements are pushed in reverse; chars are collected in a second, ordered pass below.
-        }
-    }
-    // Second pass in order (the first only validated).
     std::vector<std::pair<const Term*, std::size_t>> walk{{&t, 0}};
     while (!walk.empty()) {
         auto& [x, i] = walk.back();
+        if (!x->is_list() || !x->as_list().proper()) return false;
         ListView l = x->as_list();
         if (i == l.size()) {
             walk.pop_back();
             continue;
         }
         const Term& e = l.elements[i++];
-        if (e.is_list())
+        if (e.is_list()) {
             walk.push_back({&e, 0});
-        else
-            out += static_cast<char32_t>(e.as_int64());
+            continue;
+        }
+        if (!e.is_int64()) return false;
+        std::int64_t c = e.as_int64();
+        if (c < 0 || (c >= 0xD800 && c <= 0xDFFF) || c == 0xFFFE || c == 0xFFFF || c > 0x10FFFF) return false;
+        out += static_cast<char32_t>(c);
     }
     return true;
 }

@@ -9,8 +9,10 @@
 #include <edist/term.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace edist::io_lib::detail {
 
@@ -25,6 +27,13 @@ void append_utf8_text(Chars& out, std::string_view utf8); // bad sequences becom
 std::size_t grapheme_count(const Chars& s);
 // The first n grapheme clusters of s (string:slice(S, 0, N)).
 Chars grapheme_prefix(const Chars& s, std::size_t n);
+
+// io_lib:chars_length: the plain count when every character is Latin-1, else string:length.
+std::size_t chars_length(const Chars& s);
+// io_lib:write_string(Chars, $"): quotes, escapes, and characters from U+00A0 up kept.
+void write_string(Chars& out, const std::vector<char32_t>& cs);
+// One printable character, in the Latin-1 or the Unicode range (io:printable_range()).
+bool printable_char(std::int64_t c, bool unicode);
 
 // io_lib:write(Term, Depth) with the given encoding; depth -1 means unlimited.
 // Never recurses: deep terms cost heap, not stack.

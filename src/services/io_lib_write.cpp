@@ -70,6 +70,48 @@ Chars grapheme_prefix(const Chars& s, std::size_t n) {
     return s;
 }
 
+std::size_t chars_length(const Chars& s) {
+    // io_lib:chars_length: the plain count when every character is Latin-1, else string:length.
+    for (char32_t c : s)
+        if (c > 255) return grapheme_count(s);
+    return s.size();
+}
+
+void write_string(Chars& out, const std::vector<char32_t>& cs) {
+    out += U'"';
+    for (char32_t c : cs) {
+        switch (c) {
+        case U'"': out += U"\\\""; continue;
+        case U'\\': out += U"\\\\"; continue;
+        case U'\n': out += U"\\n"; continue;
+        case U'\r': out += U"\\r"; continue;
+        case U'\t': out += U"\\t"; continue;
+        case U'\v': out += U"\\v"; continue;
+        case U'\b': out += U"\\b"; continue;
+        case U'\f': out += U"\\f"; continue;
+        case 0x1B: out += U"\\e"; continue;
+        case 0x7F: out += U"\\d"; continue;
+        default: break;
+        }
+        if ((c >= 0x20 && c <= 0x7E) || c >= 0xA0) {
+            out += c;
+        } else {
+            out += U'\\';
+            out += static_cast<char32_t>(U'0' + ((c >> 6) & 7));
+            out += static_cast<char32_t>(U'0' + ((c >> 3) & 7));
+            out += static_cast<char32_t>(U'0' + (c & 7));
+        }
+    }
+    out += U'"';
+}
+
+bool printable_char(std::int64_t c, bool unicode) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\b' || c == '\f' || c == 0x1B) return true;
+    if (c >= 0x20 && c <= 0x7E) return true;
+    if (!unicode) return c >= 0xA0 && c <= 0xFF;
+    return (c >= 0xA0 && c < 0xD800) || (c > 0xDFFF && c < 0xFFFE) || (c > 0xFFFF && c <= 0x10FFFF);
+}
+
 namespace {
 
 using edist::detail::TextStyle;
