@@ -1,0 +1,353 @@
+// edist::Node against real OTP 25 and Elixir nodes: pings, messages by pid and by registered
+// name, a 16 MB binary (fragments), 100,000 messages in order, wrong cookies, OTP's epmd and
+// the embedded one, short and long names. Every check that can be made from the BEAM side is
+// made there too (erl's echo answers, its counters, NODEUP lines it prints).
+//
+// Each test process runs a private OTP epmd on a free port (never 4369), erl nodes with
+// -start_epmd false and ERL_EPMD_PORT pointing at it, and node names unique to the process,
+// so ctest -j can run these side by side. The erl side is tests/data/node/node_peer.erl.
+#include "interop/node_support.hpp"
+
+#include <edist/node.hpp>
+#include <edist/text.hpp>
+
+#include <gtest/gtest.h>
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <random>
+
+using namespace edist;
+using namespace edist::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Md5 = std::array<std::uint8_t, 16>;
+
+Md5 md5(std::span<const std::uint8_t> bytes) {
+    Md5 d{};
+    unsigned int n = 0;
+    EVP_Digest(bytes.data(), bytes.size(), d.data(), &n, EVP_md5(), nullptr);
+    return d;
+}
+
+bool tagged(const Term& t, std::string_view tag, std::size_t arity) {
+    return t.is_tuple(arity) && t[0].is_atom(atom(tag));
+}
+
+// Selective receive of the first {Tag, ...} tuple of that arity.
+std::optional<Term> receive_tagged(Mailbox& box, std::string_view tag, std::size_t arity,
+                                   std::chrono::milliseconds timeout = 20s) {
+    return box.receive([&](const Term& t) { return tagged(t, tag, arity); }, timeout);
+}
+
+std::string text(const std::optional<Term>& t) { return t ? to_string(*t) : std::string("<nothing>"); }
+
+class NodeInterop : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!erl_available()) GTEST_SKIP() << "erl is not installed";
+        epmd_ = std::make_unique<OtpEpmd>();
+        ASSERT_TRUE(epmd_->ready()) << epmd_->transcript();
+    }
+    std::uint16_t epmd_port() const { return epmd_->port(); }
+
+    ErlOptions erl_options(std::string_view prefix, bool long_names = false) const {
+        ErlOptions o;
+        o.name = unique_name(prefix);
+        o.long_names = long_names;
+        o.epmd_port = epmd_port();
+        return o;
+    }
+    std::string cpp_name(std::string_view prefix, bool long_names = false) const {
+        return unique_name(prefix) + "@" + (long_names ? std::string("127.0.0.1") : short_host());
+    }
+
+private:
+    std::unique_ptr<OtpEpmd> epmd_;
+};
+
+} // namespace
+
+// --- pings ----------------------------------------------------------------------------------------
+
+TEST_F(NodeInterop, CppNodePingsErlAndGetsPong) {
+    ErlNode erl(erl_options("erl_ping"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("cpp_ping"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+
+    EXPECT_TRUE(cpp->ping(erl.name()));
+    const std::string us(cpp->name().name());
+    // The BEAM side saw a (hidden) node come up and keeps it connected.
+    EXPECT_TRUE(erl.process().wait_line("NODEUP " + us)) << erl.transcript();
+    EXPECT_EQ(erl.eval("lists:member('" + us + "', nodes(hidden))"), "true");
+    EXPECT_EQ(erl.eval("nodes()"), "[]") << "a hidden node must not show up in nodes()";
+    const auto connected = cpp->nodes();
+    EXPECT_EQ(std::count(connected.begin(), connected.end(), erl.name()), 1);
+}
+
+TEST_F(NodeInterop, ErlPingsCppNodeAndGetsPong) {
+    ErlNode erl(erl_options("erl_pinger"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("cpp_pinged"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    NodeEvents events(*cpp);
+
+    const std::string us(cpp->name().name());
+    EXPECT_EQ(erl.eval("net_adm:ping('" + us + "')"), "pong") << erl.transcript() << cpp.log.text();
+    EXPECT_TRUE(events.wait(NodeEvent::Kind::nodeup, erl.name(), 10s));
+    EXPECT_EQ(erl.eval("net_adm:ping('" + us + "')"), "pong") << "a second ping reuses the connection";
+    EXPECT_EQ(events.count(NodeEvent::Kind::nodeup, erl.name()), 1u);
+}
+
+TEST_F(NodeInterop, LongNamesPingBothWays) {
+    ErlNode erl(erl_options("erl_long", true));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("cpp_long", true), epmd_port(), "edist_node_test",
+                [](NodeOptions& o) { o.long_names = true; });
+    ASSERT_TRUE(cpp) << cpp.error();
+    const std::string us(cpp->name().name());
+    ASSERT_NE(us.find("@127.0.0.1"), std::string::npos) << us;
+
+    // C++ dials erl.
+    EXPECT_TRUE(cpp->ping(erl.name())) << cpp.log.text();
+    EXPECT_TRUE(erl.process().wait_line("NODEUP " + us)) << erl.transcript();
+    // Drop the connection; erl sees it go, then dials us.
+    cpp->disconnect(erl.name());
+    EXPECT_TRUE(erl.process().wait_line("NODEDOWN " + us)) << erl.transcript();
+    EXPECT_EQ(erl.eval("net_adm:ping('" + us + "')"), "pong") << cpp.log.text();
+    EXPECT_TRUE(erl.process().wait_line("NODEUP " + us)) << erl.transcript();
+}
+
+// --- messages -------------------------------------------------------------------------------------
+
+TEST_F(NodeInterop, MessagesFlowBothWaysByPidAndByRegisteredName) {
+    ErlNode erl(erl_options("erl_msg"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("cpp_msg"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    auto box = cpp->make_mailbox("cppbox");
+    ASSERT_TRUE(box.ok()) << box.error().what();
+
+    // C++ -> erl by {Name, Node}; erl answers to the pid it received: erl -> C++ by pid.
+    box->send(atom("echo"), erl.name(), tuple(box->pid(), atom("whoami")));
+    auto reply = receive_tagged(*box, "echo_pid", 2);
+    ASSERT_TRUE(reply) << erl.transcript() << cpp.log.text();
+    ASSERT_TRUE((*reply)[1].is_pid());
+    const Pid echo = (*reply)[1].as_pid();
+    EXPECT_EQ(echo.node, erl.name());
+
+    // C++ -> erl by pid, with a term that exercises most of the external format.
+    const Term payload = tuple(atom("complex"),
+                               list(1, 2.5, binary("bin"), string("str"), map({{atom("a"), atom("b")}}),
+                                    Term(BigInt::from_string("-123456789012345678901234567890").value()),
+                                    atom("åäö"), box->pid()));
+    box->send(echo, tuple(box->pid(), payload));
+    reply = receive_tagged(*box, "echo", 2);
+    ASSERT_TRUE(reply) << erl.transcript();
+    EXPECT_EQ((*reply)[1], payload) << text(reply);
+
+    // erl -> C++ by {Name, Node}: the registered mailbox gets it.
+    const std::string us(cpp->name().name());
+    EXPECT_EQ(erl.eval("{cppbox, '" + us + "'} ! {from_erl, 42}"), "{from_erl,42}");
+    reply = receive_tagged(*box, "from_erl", 2);
+    ASSERT_TRUE(reply) << erl.transcript();
+    EXPECT_EQ((*reply)[1], Term(42));
+
+    // A C++ node's Node::send to a name on erl without a sending mailbox still arrives.
+    cpp->send(atom("echo"), erl.name(), tuple(box->pid(), atom("no_sender")));
+    reply = receive_tagged(*box, "echo", 2);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)[1], Term(atom("no_sender")));
+}
+
+TEST_F(NodeInterop, ElixirExchangesMessagesByPidAndByName) {
+    if (!on_path("elixir")) GTEST_SKIP() << "elixir is not installed";
+    CppNode cpp(cpp_name("cpp_ex"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    auto box = cpp->make_mailbox("cppbox");
+    ASSERT_TRUE(box.ok());
+    const std::string us(cpp->name().name());
+    const std::string ex_name = unique_name("elixir") + "@" + short_host();
+
+    Process elixir({"elixir", "--sname", ex_name, "--cookie", "edist_node_test", "--erl", "-start_epmd false",
+                    test_data("node/echo.exs").string(), us},
+                   {"ERL_EPMD_PORT=" + std::to_string(epmd_port())});
+
+    // Elixir -> C++ by registered name: send({:cppbox, :"cpp@host"}, ...).
+    auto hello = receive_tagged(*box, "hello_from_elixir", 3, 30s);
+    ASSERT_TRUE(hello) << elixir.transcript() << cpp.log.text();
+    ASSERT_TRUE((*hello)[1].is_pid());
+    const Pid ex = (*hello)[1].as_pid();
+    EXPECT_EQ((*hello)[2], Term(atom(ex_name)));
+
+    // C++ -> Elixir by pid; Elixir -> C++ by pid.
+    box->send(ex, tuple(box->pid(), binary("by pid")));
+    auto reply = receive_tagged(*box, "echo", 2);
+    ASSERT_TRUE(reply) << elixir.transcript();
+    EXPECT_EQ((*reply)[1], binary("by pid"));
+    // C++ -> Elixir by {Name, Node}.
+    box->send(atom("echo"), atom(ex_name), tuple(box->pid(), tuple(atom("by_name"), 7)));
+    reply = receive_tagged(*box, "echo", 2);
+    ASSERT_TRUE(reply) << elixir.transcript();
+    EXPECT_EQ((*reply)[1], tuple(atom("by_name"), 7));
+    // The Elixir side printed what it got, and from which node.
+    EXPECT_TRUE(elixir.wait_line("GOT \"by pid\" from :" + us)) << elixir.transcript();
+    EXPECT_TRUE(elixir.wait_line("GOT {:by_name, 7} from :" + us)) << elixir.transcript();
+
+    box->send(ex, tuple(box->pid(), atom("stop")));
+    EXPECT_TRUE(box->receive([](const Term& t) { return t.is_atom(atom("stopped")); }, 20s));
+}
+
+TEST_F(NodeInterop, SixteenMegabyteBinaryCrossesBothWaysInFragments) {
+    ErlNode erl(erl_options("erl_big"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("cpp_big"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    auto box = cpp->make_mailbox();
+    ASSERT_TRUE(box.ok());
+    constexpr std::size_t size = 16 << 20;
+
+    // C++ -> erl: erl reports the size and md5 of what arrived.
+    std::vector<std::uint8_t> bytes(size);
+    std::mt19937_64 rng(20240607);
+    for (std::size_t i = 0; i < size; i += 8) {
+        const std::uint64_t r = rng();
+        std::memcpy(bytes.data() + i, &r, 8);
+    }
+    const Md5 sent = md5(bytes);
+    box->send(atom("echo"), erl.name(), tuple(box->pid(), tuple(atom("md5"), binary(std::span(bytes)))));
+    auto got = receive_tagged(*box, "md5", 3, 60s);
+    ASSERT_TRUE(got) << erl.transcript() << cpp.log.text();
+    EXPECT_EQ((*got)[1], Term(size));
+    EXPECT_EQ((*got)[2], binary(std::span<const std::uint8_t>(sent))) << "erl's md5 differs from ours";
+
+    // erl -> C++: erl sends fresh random bytes and their md5.
+    box->send(atom("echo"), erl.name(), tuple(box->pid(), tuple(atom("big"), size)));
+    got = receive_tagged(*box, "big", 3, 60s);
+    ASSERT_TRUE(got) << erl.transcript() << cpp.log.text();
+    ASSERT_TRUE((*got)[1].is_binary());
+    const auto received = (*got)[1].as_binary();
+    EXPECT_EQ(received.size(), size);
+    const Md5 ours = md5(received);
+    EXPECT_EQ((*got)[2], binary(std::span<const std::uint8_t>(ours))) << "what arrived differs from what erl sent";
+
+    // The connection is still in order afterwards.
+    box->send(atom("echo"), erl.name(), tuple(box->pid(), atom("after")));
+    EXPECT_TRUE(receive_tagged(*box, "echo", 2));
+}
+
+TEST_F(NodeInterop, HundredThousandMessagesArriveCompleteAndInOrder) {
+    ErlNode erl(erl_options("erl_many"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("cpp_many"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    auto box = cpp->make_mailbox();
+    ASSERT_TRUE(box.ok());
+    constexpr int n = 100'000;
+
+    // C++ -> erl: erl's counter checks every sequence number in turn.
+    box->send(atom("echo"), erl.name(), tuple(box->pid(), tuple(atom("count"), n)));
+    auto counter = receive_tagged(*box, "counter", 2);
+    ASSERT_TRUE(counter && (*counter)[1].is_pid()) << erl.transcript();
+    const Pid to = (*counter)[1].as_pid();
+    for (int i = 1; i <= n; ++i) box->send(to, tuple(atom("seq"), i));
+    auto verdict = box->receive(
+        [](const Term& t) { return tagged(t, "counted", 2) || tagged(t, "out_of_order", 3) || tagged(t, "stalled", 2); },
+        90s);
+    ASSERT_TRUE(verdict) << "no verdict from erl's counter";
+    EXPECT_EQ(*verdict, tuple(atom("counted"), n));
+
+    // erl -> C++: every {seq, I} in order, then {done, N}.
+    box->send(atom("echo"), erl.name(), tuple(box->pid(), tuple(atom("blast"), n)));
+    int expected = 1;
+    for (;;) {
+        auto m = box->receive(20s);
+        ASSERT_TRUE(m) << "stalled after " << expected - 1 << " messages";
+        if (tagged(*m, "done", 2)) {
+            EXPECT_EQ((*m)[1], Term(n));
+            break;
+        }
+        ASSERT_TRUE(tagged(*m, "seq", 2)) << to_string(*m);
+        ASSERT_EQ((*m)[1], Term(expected)) << "out of order";
+        ++expected;
+    }
+    EXPECT_EQ(expected - 1, n);
+}
+
+// --- refusals -------------------------------------------------------------------------------------
+
+TEST_F(NodeInterop, WrongCookieIsRefusedOnBothSidesWithAClearLogLine) {
+    ErlNode erl(erl_options("erl_cookie"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("cpp_cookie"), epmd_port(), "not_the_cookie");
+    ASSERT_TRUE(cpp) << cpp.error();
+    const std::string us(cpp->name().name());
+
+    // We dial: erl rejects our digest; we say why, naming erl and the cookie.
+    EXPECT_FALSE(cpp->ping(erl.name()));
+    auto line = cpp.log.wait_for(erl.node());
+    ASSERT_TRUE(line) << cpp.log.text();
+    EXPECT_NE(line->find("cookie"), std::string::npos) << *line;
+    EXPECT_TRUE(erl.process().wait_line("rejected. Invalid challenge reply")) << erl.transcript();
+
+    // erl dials: we reject its digest; its ping says pang and our log names erl and the cookie.
+    EXPECT_EQ(erl.eval("net_adm:ping('" + us + "')"), "pang");
+    line = cpp.log.wait_for("connection attempt from " + erl.node());
+    ASSERT_TRUE(line) << cpp.log.text();
+    EXPECT_NE(line->find("cookie"), std::string::npos) << *line;
+
+    EXPECT_TRUE(cpp->nodes().empty());
+    EXPECT_EQ(erl.eval("nodes(connected)"), "[]");
+}
+
+// --- epmd -----------------------------------------------------------------------------------------
+
+TEST_F(NodeInterop, CppNodeRegistersWithOtpEpmdAndEpmdNamesListsIt) {
+    CppNode cpp(cpp_name("cpp_reg"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    const std::string alive(cpp->name().name().substr(0, cpp->name().name().find('@')));
+    const auto r = epmd_names(epmd_port());
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("name " + alive + " at port " + std::to_string(cpp->port())), std::string::npos)
+        << r.output;
+    EXPECT_TRUE(cpp.log.count("started one in-process") == 0) << "an epmd was running: no embedded one";
+
+    // Stopping the node closes its registration: OTP's epmd forgets the name.
+    cpp->stop();
+    ErlNode erl(erl_options("erl_reg"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    EXPECT_EQ(erl.eval("erl_epmd:port_please(\"" + alive + "\", \"127.0.0.1\")"), "noport");
+}
+
+// The embedded epmd: no epmd on the port, so the C++ node serves one; erl registers there.
+TEST(NodeInteropEmbeddedEpmd, CppNodeServesEpmdToAnErlNodeAndTheyPingEachOther) {
+    if (!erl_available()) GTEST_SKIP() << "erl is not installed";
+    const std::uint16_t port = free_port();
+    CppNode cpp(unique_name("cpp_embed") + "@" + short_host(), port);
+    ASSERT_TRUE(cpp) << cpp.error();
+    EXPECT_TRUE(cpp.log.wait_for("started one in-process", 1s)) << cpp.log.text();
+
+    ErlOptions o;
+    o.name = unique_name("erl_embed");
+    o.epmd_port = port;
+    ErlNode erl(o);
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+
+    // OTP's epmd client reads both names from our epmd.
+    const auto r = epmd_names(port);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    const std::string us(cpp->name().name());
+    EXPECT_NE(r.output.find("name " + us.substr(0, us.find('@')) + " at port " + std::to_string(cpp->port())),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("name " + o.name + " at port "), std::string::npos) << r.output;
+
+    EXPECT_EQ(erl.eval("net_adm:ping('" + us + "')"), "pong") << cpp.log.text();
+    cpp->disconnect(erl.name());
+    EXPECT_TRUE(erl.process().wait_line("NODEDOWN " + us)) << erl.transcript();
+    EXPECT_TRUE(cpp->ping(erl.name())) << cpp.log.text();
+}
