@@ -34,26 +34,94 @@ std::string_view kind_name(Kind k) noexcept {
 namespace detail {
 
 namespace {
-void* alloc_raw(std::size_t bytes) { return ::operator new(bytes); }
+
+// Small nodes come from per-thread free lists in 16-byte size classes: decoding and dropping
+// terms is mostly allocating and freeing such nodes, and a free list is several times
+// cheaper than malloc. A thread keeps at most `pool_cap` blocks of a class; nodes freed on
+// another thread than they were made on simply join that thread's lists.
+constexpr std::size_t pool_classes = 16; // blocks of 16..256 bytes
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::uint32_t pool_cap = 0; // let AddressSanitizer see every use after free
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr std::uint32_t pool_cap = 0;
+#else
+constexpr std::uint32_t pool_cap = 4096;
+#endif
+#else
+constexpr std::uint32_t pool_cap = 4096;
+#endif
+
+struct Pool {
+    struct Block {
+        Block* next;
+    };
+    std::array<Block*, pool_classes + 1> free{};
+    std::array<std::uint32_t, pool_classes + 1> count{};
+    ~Pool() {
+        for (auto* b : free)
+            while (b) {
+                Block* next = b->next;
+                ::operator delete(b);
+                b = next;
+            }
+    }
+};
+thread_local Pool pool;
+
+void* alloc_raw(std::size_t bytes, std::uint8_t& cls) {
+    std::size_t c = (bytes + 15) / 16;
+    if (c > pool_classes) {
+        cls = 0;
+        return ::operator new(bytes);
+    }
+    cls = static_cast<std::uint8_t>(c);
+    if (Pool::Block* b = pool.free[c]) {
+        pool.free[c] = b->next;
+        --pool.count[c];
+        return b;
+    }
+    return ::operator new(c * 16);
+}
+
+template <class N>
+N* make_node(std::size_t bytes, auto&&... args) {
+    std::uint8_t cls;
+    N* n = new (alloc_raw(bytes, cls)) N(std::forward<decltype(args)>(args)...);
+    n->pool_class = cls;
+    return n;
+}
+
 } // namespace
 
+void free_node(void* n, std::uint8_t c) noexcept {
+    if (c == 0 || pool.count[c] >= pool_cap) {
+        ::operator delete(n);
+        return;
+    }
+    auto* b = static_cast<Pool::Block*>(n);
+    b->next = pool.free[c];
+    pool.free[c] = b;
+    ++pool.count[c];
+}
+
 TupleNode* alloc_tuple(std::uint32_t n) {
-    return new (alloc_raw(sizeof(TupleNode) + std::size_t(n) * sizeof(Term))) TupleNode(n);
+    return make_node<TupleNode>(sizeof(TupleNode) + std::size_t(n) * sizeof(Term), n);
 }
 ListNode* alloc_list(std::uint32_t n) {
-    return new (alloc_raw(sizeof(ListNode) + std::size_t(n) * sizeof(Term))) ListNode(n);
+    return make_node<ListNode>(sizeof(ListNode) + std::size_t(n) * sizeof(Term), n);
 }
 MapNode* alloc_map(std::uint32_t n) {
-    return new (alloc_raw(sizeof(MapNode) + std::size_t(n) * 2 * sizeof(Term))) MapNode(n);
+    return make_node<MapNode>(sizeof(MapNode) + std::size_t(n) * 2 * sizeof(Term), n);
 }
 BinaryNode* alloc_binary(std::size_t bits) {
-    auto* b = new (alloc_raw(sizeof(BinaryNode) + (bits + 7) / 8)) BinaryNode();
+    auto* b = make_node<BinaryNode>(sizeof(BinaryNode) + (bits + 7) / 8);
     b->bits = bits;
     b->data = b->inline_bytes();
     return b;
 }
 BinaryNode* alloc_sub_binary(Node* parent, const std::uint8_t* data, std::size_t bits) {
-    auto* b = new (alloc_raw(sizeof(BinaryNode))) BinaryNode();
+    auto* b = make_node<BinaryNode>(sizeof(BinaryNode));
     parent->rc.fetch_add(1, std::memory_order_relaxed);
     b->parent = parent;
     b->data = data;
@@ -86,7 +154,7 @@ public:
     bool empty() const noexcept { return size_ == 0 && spill_.empty(); }
 
 private:
-    std::array<Node*, 32> inline_{};
+    std::array<Node*, 32> inline_; // not zeroed: only [0, size_) is ever read
     std::size_t size_ = 0;
     std::vector<Node*> spill_;
 };
@@ -111,30 +179,34 @@ void detail::destroy(Node* first) noexcept {
         case Tag::Tuple: {
             auto* t = static_cast<TupleNode*>(n);
             for (std::uint32_t i = 0; i < t->size; ++i) drop(t->elems()[i]);
+            std::uint8_t cls = t->pool_class;
             t->~TupleNode();
-            ::operator delete(t);
+            free_node(t, cls);
             break;
         }
         case Tag::List: {
             auto* l = static_cast<ListNode*>(n);
             for (std::uint32_t i = 0; i < l->size; ++i) drop(l->elems()[i]);
             drop(l->tail);
+            std::uint8_t cls = l->pool_class;
             l->~ListNode();
-            ::operator delete(l);
+            free_node(l, cls);
             break;
         }
         case Tag::Map: {
             auto* m = static_cast<MapNode*>(n);
             for (std::uint32_t i = 0; i < 2 * m->size; ++i) drop(m->kv()[i]);
+            std::uint8_t cls = m->pool_class;
             m->~MapNode();
-            ::operator delete(m);
+            free_node(m, cls);
             break;
         }
         case Tag::Binary: {
             auto* b = static_cast<BinaryNode*>(n);
             if (b->parent && b->parent->rc.fetch_sub(1, std::memory_order_acq_rel) == 1) stack.push(b->parent);
+            std::uint8_t cls = b->pool_class;
             b->~BinaryNode();
-            ::operator delete(b);
+            free_node(b, cls);
             break;
         }
         case Tag::Fun: {

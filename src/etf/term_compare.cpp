@@ -156,7 +156,7 @@ public:
     bool empty() const { return size_ == 0 && spill_.empty(); }
 
 private:
-    std::array<Item, 32> inline_{};
+    std::array<Item, 32> inline_; // not zeroed: only [0, size_) is ever read
     std::size_t size_ = 0;
     std::vector<Item> spill_;
 };

@@ -14,6 +14,9 @@ namespace edist::detail {
 struct Node {
     std::atomic<std::uint32_t> rc{1};
     Tag tag;
+    // Which free list the node's memory goes back to (0: the general heap). Kept in the node
+    // because a container's size need not say how much was allocated for it.
+    std::uint8_t pool_class = 0;
     explicit Node(Tag t) noexcept : tag(t) {}
 };
 
