@@ -310,52 +310,72 @@ protected:
 
 TEST_F(NodeHalfOpen, ThousandHalfOpenConnectionsLeaveTheNodeServingWithBoundedMemory) {
     constexpr std::size_t n = 1000;
-    const std::size_t fds_before = open_fds();
-    const std::size_t rss_before = rss_bytes();
-    std::vector<RawSocket> sockets;
-    sockets.reserve(n);
     const Bytes half_name{0, 30, 'N', 0, 0}; // the start of a name message, never finished
-    for (std::size_t i = 0; i < n; ++i) {
-        sockets.emplace_back(dist_port());
-        ASSERT_TRUE(sockets.back().connected()) << "connection " << i << ": " << std::strerror(errno);
-        if (i % 2) sockets.back().write(half_name); // half say nothing, half stop mid-message
-    }
-    const auto opened = Clock::now();
-    // Wait until the node has accepted them all (its side of each is a descriptor here too).
-    // There is no event for "accepted"; poll the descriptor count with a deadline.
-    while (open_fds() < fds_before + 2 * n && Clock::now() - opened < setup_time / 2) std::this_thread::yield();
-    const std::size_t fds_held = open_fds() - fds_before;
-    const std::size_t rss_held = rss_bytes();
+    struct Wave {
+        std::size_t fds_held = 0, rss_held = 0, rss_after = 0;
+    };
+    // Opens n connections, checks erl is served while they are held, waits for the node to drop
+    // them all after net_setuptime.
+    auto wave = [&](int round) {
+        Wave w;
+        const std::size_t fds_before = open_fds();
+        std::vector<RawSocket> sockets;
+        sockets.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            sockets.emplace_back(dist_port());
+            EXPECT_TRUE(sockets.back().connected()) << "connection " << i << ": " << std::strerror(errno);
+            if (i % 2) sockets.back().write(half_name); // half say nothing, half stop mid-message
+        }
+        const auto opened = Clock::now();
+        // Wait until the node has accepted them all (its side of each is a descriptor here
+        // too). There is no event for "accepted"; poll the descriptor count with a deadline.
+        while (open_fds() < fds_before + 2 * n && Clock::now() - opened < setup_time / 2) std::this_thread::yield();
+        w.fds_held = open_fds() - fds_before;
+        w.rss_held = rss_bytes();
+        EXPECT_GE(w.fds_held, 2 * n) << "the node had not accepted all connections in time";
 
-    // While they are held, erl still gets answers on its existing connection and on a new one.
-    expect_still_serves_erl(0);
-    std::size_t still_held = 0;
-    for (auto& s : sockets) {
-        pollfd p{s.fd(), POLLIN, 0};
-        still_held += ::poll(&p, 1, 0) == 0 ? 1 : 0;
-    }
-    EXPECT_EQ(still_held, n) << "erl's checks should have run while all were held";
+        // While they are held, erl still gets answers on its existing connection and on a new one.
+        expect_still_serves_erl(round);
+        std::size_t still_held = 0;
+        for (auto& s : sockets) {
+            pollfd p{s.fd(), POLLIN, 0};
+            still_held += ::poll(&p, 1, 0) == 0 ? 1 : 0;
+        }
+        EXPECT_EQ(still_held, n) << "erl's checks should have run while all were held";
 
-    // All are dropped after net_setuptime, and the log says so for each.
-    std::size_t closed = 0;
-    const auto deadline = opened + setup_time * 3;
-    for (auto& s : sockets) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        closed += s.wait_closed(std::max(left, std::chrono::milliseconds(0))) ? 1 : 0;
-    }
-    EXPECT_EQ(closed, n) << "half-open connections outlived 3 x net_setuptime";
-    EXPECT_TRUE(cpp().log.wait_count("within net_setuptime", n, 5s))
-        << cpp().log.count("within net_setuptime") << " timeout lines for " << n << " connections";
-    sockets.clear();
-    const std::size_t rss_after = rss_bytes();
+        // All are dropped after net_setuptime, and the log says so for each.
+        std::size_t closed = 0;
+        const auto deadline = opened + setup_time * 3;
+        for (auto& s : sockets) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            closed += s.wait_closed(std::max(left, std::chrono::milliseconds(0))) ? 1 : 0;
+        }
+        EXPECT_EQ(closed, n) << "half-open connections outlived 3 x net_setuptime";
+        EXPECT_TRUE(cpp().log.wait_count("within net_setuptime", n * static_cast<std::size_t>(round + 1), 5s))
+            << cpp().log.count("within net_setuptime") << " timeout lines after " << round + 1 << " x " << n
+            << " connections";
+        sockets.clear();
+        w.rss_after = rss_bytes();
+        return w;
+    };
+    const std::size_t rss_before = rss_bytes();
+    const Wave first = wave(0);
+    const Wave second = wave(1);
+    expect_still_serves_erl(2);
 
-    RecordProperty("fds_held_by_node", static_cast<int>(fds_held > n ? fds_held - n : 0));
-    RecordProperty("rss_growth_while_held_kb", static_cast<int>((rss_held - std::min(rss_held, rss_before)) / 1024));
-    RecordProperty("rss_growth_after_kb", static_cast<int>((rss_after - std::min(rss_after, rss_before)) / 1024));
-    EXPECT_GE(fds_held, 2 * n) << "the node had not accepted all connections in time";
-    // Memory: a half-open connection may cost a read buffer, not more; it is all given back
-    // (modulo allocator slack) once they are gone.
-    EXPECT_LT(rss_held - std::min(rss_held, rss_before), n * 128 * 1024) << "more than 128 KB per half-open connection";
-    EXPECT_LT(rss_after - std::min(rss_after, rss_before), std::size_t(96) << 20);
-    expect_still_serves_erl(1);
+    auto kb = [](std::size_t a, std::size_t b) { return static_cast<int>((a - std::min(a, b)) / 1024); };
+    RecordProperty("rss_growth_first_wave_held_kb", kb(first.rss_held, rss_before));
+    RecordProperty("rss_growth_first_wave_after_kb", kb(first.rss_after, rss_before));
+    RecordProperty("rss_growth_second_wave_over_first_kb", kb(second.rss_held, first.rss_held));
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "memory bounds are not meaningful under AddressSanitizer (redzones, quarantine)";
+#else
+    // Memory: a half-open connection may cost a read buffer, not more, and what one wave used
+    // is reused by the next (the allocator need not hand it back to the OS, so RSS after the
+    // first wave is not the measure; no growth on the second is).
+    EXPECT_LT(first.rss_held - std::min(first.rss_held, rss_before), n * 128 * 1024)
+        << "more than 128 KB per half-open connection";
+    EXPECT_LT(second.rss_held - std::min(second.rss_held, first.rss_held), std::size_t(16) << 20)
+        << "the second 1,000 half-open connections grew memory again: something is kept per connection";
+#endif
 }
