@@ -1,0 +1,248 @@
+// Supervisor semantics on one C++ node: the three static strategies and simple_one_for_one,
+// restart types, restart intensity, shutdown (timeouts, brutal_kill, reverse order), start
+// failures and the which_children / terminate_child / restart_child / delete_child calls.
+// tests/interop/supervisor_interop_test.cpp supervises BEAM processes.
+#include <edist/gen_server.hpp>
+#include <edist/node.hpp>
+#include <edist/supervisor.hpp>
+#include <edist/text.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace edist;
+using namespace edist::supervisor;
+using namespace std::chrono_literals;
+namespace gs = edist::gen_server;
+
+namespace {
+
+std::shared_ptr<Node> start_node() {
+    NodeOptions o;
+    o.name = "suptest@localhost";
+    o.cookie = "test";
+    o.register_with_epmd = false;
+    o.threads = 2;
+    o.log = [](LogLevel, std::string_view) {};
+    auto n = Node::start(o);
+    EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().what());
+    return *n;
+}
+
+bool tagged(const Term& t, const char* tag) { return t.is_tuple() && t.tuple_size() >= 1 && t[0].is_atom(atom(tag)); }
+
+// A child that reports {started, Id, Pid, Args}, exits with R on {exit, R}, and, when
+// trapping, reports {stopping, Id} on its supervisor's shutdown (and ignores it if `stubborn`).
+ProcessBody reporter(Pid observer, Term id, bool trap = false, bool stubborn = false, Term args = Term()) {
+    return [=](Self self) -> Task<> {
+        if (trap) self.trap_exit(true);
+        self.send(observer, tuple(atom("started"), id, self.pid(), args));
+        for (;;) {
+            auto m = co_await self.receive();
+            if (tagged(*m, "exit")) self.exit((*m)[1]);
+            if (tagged(*m, "EXIT")) {
+                self.send(observer, tuple(atom("stopping"), id));
+                if (!stubborn) self.exit((*m)[2]);
+            }
+        }
+    };
+}
+
+ChildSpec child(Pid observer, const char* id, Restart restart = Restart::permanent) {
+    return {.id = atom(id), .start = worker(reporter(observer, atom(id))), .restart = restart};
+}
+
+class Supervisor : public ::testing::Test {
+protected:
+    void SetUp() override {
+        node = start_node();
+        box = node->make_mailbox().value();
+    }
+    void TearDown() override { node->stop(); }
+
+    // The pid of the next {started, Id, ...} report.
+    std::optional<Pid> started(const char* id, std::chrono::milliseconds t = 5s) {
+        auto m = box.receive([&](const Term& x) { return tagged(x, "started") && x[1] == Term(atom(id)); }, t);
+        return m ? std::optional<Pid>((*m)[2].as_pid()) : std::nullopt;
+    }
+    std::optional<Term> next(const char* tag, std::chrono::milliseconds t = 5s) {
+        return box.receive([&](const Term& x) { return tagged(x, tag); }, t);
+    }
+    Term call(const Pid& sup, Term req) {
+        auto r = gs::call(*node, sup, std::move(req), 5s);
+        EXPECT_TRUE(r.ok()) << r.error().message();
+        return r.ok() ? *r : Term();
+    }
+    Ref watch(const Pid& p) { return box.self().monitor(p); }
+    // Waits for the DOWN of `watch`'s monitor and returns the exit reason.
+    Term down_reason(const Ref& m) {
+        auto down = box.receive([&](const Term& x) { return tagged(x, "DOWN") && x[1] == Term(m); }, 10s);
+        return down ? (*down)[4] : Term(atom("still_alive"));
+    }
+    Term exit_reason_of(const Pid& p) { return down_reason(watch(p)); }
+
+    std::shared_ptr<Node> node;
+    Mailbox box;
+};
+
+} // namespace
+
+TEST_F(Supervisor, OneForOneRestartsOnlyTheCrashedChild) {
+    auto sup = start(*node, {.strategy = Strategy::one_for_one, .intensity = 5}, {child(box.pid(), "a"), child(box.pid(), "b")});
+    ASSERT_TRUE(sup.ok()) << to_string(sup.term());
+    auto a = started("a"), b = started("b");
+    ASSERT_TRUE(a && b);
+    box.send(*a, tuple(atom("exit"), atom("crash")));
+    auto a2 = started("a");
+    ASSERT_TRUE(a2);
+    EXPECT_NE(*a2, *a);
+    EXPECT_EQ(call(sup.pid(), atom("which_children")),
+              list(tuple(atom("a"), *a2, atom("worker"), Term()), tuple(atom("b"), *b, atom("worker"), Term())));
+}
+
+TEST_F(Supervisor, OneForAllRestartsEveryChild) {
+    auto sup = start(*node, {.strategy = Strategy::one_for_all, .intensity = 5}, {child(box.pid(), "a"), child(box.pid(), "b")});
+    ASSERT_TRUE(sup.ok());
+    auto a = started("a"), b = started("b");
+    ASSERT_TRUE(a && b);
+    Ref ma = watch(*a);
+    box.send(*b, tuple(atom("exit"), atom("crash")));
+    auto a2 = started("a"), b2 = started("b");
+    ASSERT_TRUE(a2 && b2);
+    EXPECT_EQ(down_reason(ma), Term(atom("shutdown")));
+}
+
+TEST_F(Supervisor, RestForOneRestartsTheCrashedChildAndThoseStartedAfterIt) {
+    auto sup = start(*node, {.strategy = Strategy::rest_for_one, .intensity = 5},
+                     {child(box.pid(), "a"), child(box.pid(), "b"), child(box.pid(), "c")});
+    ASSERT_TRUE(sup.ok());
+    auto a = started("a"), b = started("b"), c = started("c");
+    ASSERT_TRUE(a && b && c);
+    box.send(*b, tuple(atom("exit"), atom("crash")));
+    ASSERT_TRUE(started("b"));
+    ASSERT_TRUE(started("c"));
+    Term children = call(sup.pid(), atom("which_children"));
+    EXPECT_EQ(children.as_list().elements[0][1], Term(*a)) << "a started before b: untouched";
+    EXPECT_FALSE(started("a", 0ms));
+}
+
+TEST_F(Supervisor, TransientRestartsOnlyAfterAbnormalExitsAndTemporaryNever) {
+    auto sup = start(*node, {.intensity = 5},
+                     {child(box.pid(), "t", Restart::transient), child(box.pid(), "tmp", Restart::temporary)});
+    ASSERT_TRUE(sup.ok());
+    auto t = started("t"), tmp = started("tmp");
+    ASSERT_TRUE(t && tmp);
+    box.send(*t, tuple(atom("exit"), atom("crash")));
+    auto t2 = started("t");
+    ASSERT_TRUE(t2);
+    Ref mt = watch(*t2), mtmp = watch(*tmp);
+    box.send(*t2, tuple(atom("exit"), atom("normal")));
+    EXPECT_EQ(down_reason(mt), Term(atoms::normal));
+    box.send(*tmp, tuple(atom("exit"), atom("crash")));
+    EXPECT_EQ(down_reason(mtmp), Term(atom("crash")));
+    // The supervisor has handled both exits once a call made after them returns.
+    EXPECT_EQ(call(sup.pid(), atom("which_children")), list(tuple(atom("t"), atoms::undefined, atom("worker"), Term())));
+    EXPECT_FALSE(started("t", 0ms));
+    EXPECT_FALSE(started("tmp", 0ms));
+    // A transient child that ended normally can be restarted by hand.
+    auto r = call(sup.pid(), tuple(atom("restart_child"), atom("t")));
+    ASSERT_TRUE(r.is_tuple(2)) << to_string(r);
+    EXPECT_TRUE(started("t"));
+}
+
+TEST_F(Supervisor, TooManyRestartsShutTheSupervisorDown) {
+    auto sup = start(*node, {.intensity = 1, .period = 60s}, {child(box.pid(), "a", Restart::permanent), child(box.pid(), "b")});
+    ASSERT_TRUE(sup.ok());
+    auto a = started("a"), b = started("b");
+    ASSERT_TRUE(a && b);
+    Ref m = box.self().monitor(sup.pid());
+    box.send(*a, tuple(atom("exit"), atom("crash")));
+    auto a2 = started("a");
+    ASSERT_TRUE(a2);
+    box.send(*a2, tuple(atom("exit"), atom("crash")));
+    auto down = box.receive([&](const Term& x) { return tagged(x, "DOWN") && x[1] == Term(m); }, 10s);
+    ASSERT_TRUE(down);
+    EXPECT_EQ((*down)[4], Term(atom("shutdown")));
+    EXPECT_EQ(exit_reason_of(*b), Term(atoms::noproc)) << "the other children are stopped first";
+    EXPECT_FALSE(started("a", 0ms));
+}
+
+TEST_F(Supervisor, ShutdownTimeoutKillsAStubbornChildAndBrutalKillKillsAtOnce) {
+    auto sup = start(*node, {},
+                     {{.id = atom("polite"), .start = worker(reporter(box.pid(), atom("polite"), true)), .shutdown = 5s},
+                      {.id = atom("stubborn"), .start = worker(reporter(box.pid(), atom("stubborn"), true, true)), .shutdown = 100ms},
+                      {.id = atom("brutal"), .start = worker(reporter(box.pid(), atom("brutal"), true)), .shutdown = brutal_kill}});
+    ASSERT_TRUE(sup.ok());
+    auto polite = started("polite"), stubborn = started("stubborn"), brutal = started("brutal");
+    ASSERT_TRUE(polite && stubborn && brutal);
+    Ref mp = box.self().monitor(*polite), ms = box.self().monitor(*stubborn), mb = box.self().monitor(*brutal);
+    EXPECT_EQ(call(sup.pid(), tuple(atom("terminate_child"), atom("stubborn"))), Term(atoms::ok));
+    // Shutting the supervisor down stops the rest in reverse start order.
+    auto stopped = gs::stop(*node, sup.pid(), atom("shutdown"), 10s);
+    EXPECT_TRUE(stopped.ok()) << stopped.error().message();
+    auto reason = [&](const Ref& r) {
+        auto d = box.receive([&](const Term& x) { return tagged(x, "DOWN") && x[1] == Term(r); }, 10s);
+        return d ? (*d)[4] : Term();
+    };
+    EXPECT_EQ(reason(ms), Term(atoms::killed));
+    EXPECT_EQ(reason(mb), Term(atoms::killed));
+    EXPECT_EQ(reason(mp), Term(atom("shutdown")));
+    // Only the trapping children saw the shutdown: stubborn, then polite (brutal was killed).
+    EXPECT_EQ((*next("stopping"))[1], Term(atom("stubborn")));
+    EXPECT_EQ((*next("stopping"))[1], Term(atom("polite")));
+}
+
+TEST_F(Supervisor, SimpleOneForOneStartsChildrenWithExtraArguments) {
+    ChildSpec tmpl{.id = atoms::undefined,
+                   .start = [to = box.pid()](Self sup, Term args) -> Task<StartResult> {
+                       SpawnOptions o;
+                       o.link = true;
+                       co_return StartResult::started(sup.spawn(reporter(to, atom("dyn"), false, false, args), o).pid);
+                   },
+                   .restart = Restart::transient};
+    auto sup = start(*node, {.strategy = Strategy::simple_one_for_one}, {tmpl}, {.name = "pool"});
+    ASSERT_TRUE(sup.ok());
+    auto r1 = call(sup.pid(), tuple(atom("start_child"), list(1)));
+    auto r2 = call(sup.pid(), tuple(atom("start_child"), list(2)));
+    ASSERT_TRUE(r1.is_tuple(2) && r2.is_tuple(2)) << to_string(r1);
+    auto s1 = box.receive([](const Term& x) { return tagged(x, "started"); }, 5s);
+    ASSERT_TRUE(s1);
+    EXPECT_EQ((*s1)[3], list(1));
+    EXPECT_EQ(call(sup.pid(), atom("count_children")),
+              list(tuple(atom("specs"), 1), tuple(atom("active"), 2), tuple(atom("supervisors"), 0), tuple(atom("workers"), 2)));
+    EXPECT_EQ(call(sup.pid(), tuple(atom("terminate_child"), r1[1])), Term(atoms::ok));
+    EXPECT_EQ(call(sup.pid(), atom("which_children")), list(tuple(atoms::undefined, r2[1], atom("worker"), Term())));
+}
+
+TEST_F(Supervisor, ChildThatFailsToStartFailsTheSupervisorAndStopsEarlierChildren) {
+    ChildSpec bad{.id = atom("bad"), .start = [](Self, Term) -> Task<StartResult> { co_return StartResult::error(atom("nope")); }};
+    auto sup = start(*node, {}, {child(box.pid(), "a"), bad});
+    EXPECT_EQ(sup.term(), tuple(atoms::error, tuple(atom("shutdown"), tuple(atom("failed_to_start_child"), atom("bad"), atom("nope")))));
+    auto a = started("a");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(exit_reason_of(*a), Term(atoms::noproc));
+}
+
+TEST_F(Supervisor, SupervisesGenServersAndNestedSupervisors) {
+    struct Counter : gs::Server {
+        std::int64_t n = 0;
+        Task<Next> handle_call(Term, From) override { co_return reply(++n); }
+    };
+    auto sup = start(*node, {.strategy = Strategy::one_for_one, .intensity = 5},
+                     {{.id = atom("counter"), .start = server([] { return std::make_unique<Counter>(); }, "counter")},
+                      {.id = atom("inner"),
+                       .start = child_supervisor({}, {child(box.pid(), "leaf")}, "inner_sup"),
+                       .type = ChildType::supervisor}});
+    ASSERT_TRUE(sup.ok()) << to_string(sup.term());
+    ASSERT_TRUE(started("leaf"));
+    EXPECT_EQ(*gs::call(*node, atom("counter"), atom("next")), Term(1));
+    EXPECT_EQ(*gs::call(*node, atom("counter"), atom("next")), Term(2));
+    // Killing the server makes a fresh one, with fresh state, under the same name.
+    Pid old = *node->whereis(atom("counter"));
+    Ref m = watch(old);
+    box.self().exit(old, atoms::kill);
+    EXPECT_EQ(down_reason(m), Term(atoms::killed));
+    // The EXIT reached the supervisor before our DOWN; a call after it sees the restart done.
+    call(sup.pid(), atom("which_children"));
+    EXPECT_NE(*node->whereis(atom("counter")), old);
+    EXPECT_EQ(*gs::call(*node, atom("counter"), atom("next")), Term(1));
+}
