@@ -8,7 +8,6 @@
 #include <edist/node.hpp>
 #include <edist/text.hpp>
 
-#include <future>
 
 namespace edist::gen_server {
 
