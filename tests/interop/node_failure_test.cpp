@@ -118,6 +118,9 @@ TEST_F(NodeFailure, SigstopOfErlGivesNodedownWithinTickBoundsAndAnIdlePeerIsKept
 // net_kernel:connect_node; we spin to it and Node::connect). Names alternate between sorting
 // before and after erl's, so both outcomes of the name comparison are exercised.
 TEST_F(NodeFailure, SimultaneousConnectEndsWithExactlyOneConnectionAndMessagesFlow) {
+    // A deadlock in the connection manager must fail this test, not hang the binary.
+    Watchdog watchdog(45s, "NodeFailure.SimultaneousConnect... is stuck: a Node call or the node's "
+                           "teardown deadlocked");
     ErlNode erl(erl_options(unique_name("m_sim")));
     ASSERT_TRUE(erl.ready()) << erl.transcript();
     int simultaneous_seen = 0, erl_said_false = 0;

@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fcntl.h>
 #include <functional>
 #include <memory>
@@ -153,6 +154,16 @@ private:
     std::shared_ptr<Lines> lines_ = std::make_shared<Lines>();
 };
 
+// Process groups of the children alive now, so a Watchdog can end them before it aborts.
+inline std::mutex& live_groups_mutex() {
+    static std::mutex m;
+    return m;
+}
+inline std::vector<pid_t>& live_groups() {
+    static std::vector<pid_t> v;
+    return v;
+}
+
 // A child process in its own process group, stdout and stderr read line by line on a thread
 // (so a chatty child never blocks on a full pipe), stdin on a pipe. The destructor kills the
 // whole group with SIGKILL and reaps the child.
@@ -206,12 +217,20 @@ public:
             throw std::runtime_error("cannot start " + argv[0]);
         }
         command_ = argv[0];
+        {
+            std::lock_guard lock(live_groups_mutex());
+            live_groups().push_back(pid_);
+        }
         reader_ = std::thread([this] { read_lines(); });
     }
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
     ~Process() {
         if (pid_ > 0) {
+            {
+                std::lock_guard lock(live_groups_mutex());
+                std::erase(live_groups(), pid_);
+            }
             ::kill(-pid_, SIGCONT); // a stopped group still dies of SIGKILL, but be explicit
             ::kill(-pid_, SIGKILL);
             ::waitpid(pid_, nullptr, 0);
@@ -285,11 +304,54 @@ private:
     std::thread reader_;
 };
 
-// OTP's epmd on a private port, in the foreground (no -daemon, so nothing outlives the test).
+// Ends the test program if a scope outlives `timeout` — a deadlock in the code under test would
+// otherwise hang the whole test binary (and its teardown). It prints `what`, kills every child
+// process group, and exits with status 1, so the test fails loudly instead of hanging.
+class Watchdog {
+public:
+    Watchdog(std::chrono::milliseconds timeout, std::string what)
+        : thread_([this, timeout, what = std::move(what)] {
+              std::unique_lock lock(mutex_);
+              if (cv_.wait_for(lock, timeout, [&] { return done_; })) return;
+              std::fprintf(stderr, "\nWATCHDOG: %s (still running after %lld ms); aborting the test program\n",
+                           what.c_str(), static_cast<long long>(timeout.count()));
+              std::fflush(stderr);
+              {
+                  std::lock_guard groups(live_groups_mutex());
+                  for (pid_t g : live_groups()) {
+                      ::kill(-g, SIGCONT);
+                      ::kill(-g, SIGKILL);
+                  }
+              }
+              std::_Exit(1);
+          }) {}
+    ~Watchdog() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+    Watchdog(const Watchdog&) = delete;
+    Watchdog& operator=(const Watchdog&) = delete;
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_; // last: starts after the members it uses
+};
+
+// OTP's epmd on a private port, in the foreground (no -daemon). It runs under a shell that
+// ends it when its stdin (our pipe) closes, so even a test program that dies without running
+// destructors leaves no epmd behind; erl nodes end the same way (node_peer halts on EOF).
 class OtpEpmd {
 public:
     explicit OtpEpmd(std::uint16_t port = free_port())
-        : port_(port), proc_({"epmd", "-port", std::to_string(port), "-d"}) {
+        : port_(port),
+          proc_({"/bin/sh", "-c",
+                 "epmd -port " + std::to_string(port) + " -d & e=$!; cat >/dev/null; kill $e; wait $e"}) {
         ready_ = proc_.wait_line("epmd running", std::chrono::seconds(10)).has_value();
     }
     bool ready() const { return ready_; }
