@@ -272,9 +272,14 @@ void Connection::handshake_progress() {
             }
             if (existing && st == handshake::ConnectionState::pending) {
                 // Decided above: either this attempt won (close ours quietly) or lost (nok).
-                std::lock_guard lock(node_.conns_mutex);
-                auto it = node_.conns.find(peer.index());
-                if (it != node_.conns.end() && it->second.get() == this) existing->close(atom("simultaneous_connect"));
+                // close() takes conns_mutex itself, so it is called without it.
+                bool won;
+                {
+                    std::lock_guard lock(node_.conns_mutex);
+                    auto it = node_.conns.find(peer.index());
+                    won = it != node_.conns.end() && it->second.get() == this;
+                }
+                if (won) existing->close(atom("simultaneous_connect"));
             }
             queue_bytes(hs_->take_output());
         } else if (std::get_if<handshake::IsPending>(&*ev)) {
@@ -334,13 +339,16 @@ void Connection::went_up(handshake::Completed done) {
     {
         std::lock_guard lock(node_.conns_mutex);
         node_.conns[peer.index()] = shared_from_this();
+        node_.nok_nodes.erase(peer.index());
     }
+    node_.conns_cv.notify_all();
     state_cv_.notify_all();
     kick_write();
     node_.log(LogLevel::info, "connection to " + std::string(peer.name()) + " is up");
     node_.notify({NodeEvent::Kind::nodeup, peer, Term()});
     arm_tick();
     hs_.reset();
+    read_buf_.resize(64 * 1024); // small while handshaking, so half-open connections cost little
     if (!done.rest.empty()) consume(done.rest);
 }
 
@@ -355,7 +363,7 @@ void Connection::kick_write() {
 // --- Running --------------------------------------------------------------------------------
 
 void Connection::read() {
-    socket_.async_read_some(asio::buffer(read_buf_), asio::bind_executor(strand_, [self = shared_from_this()](
+    socket_.async_read_some(asio::buffer(read_buf_.data(), read_buf_.size()), asio::bind_executor(strand_, [self = shared_from_this()](
                                                                                        const std::error_code& ec, std::size_t n) {
                                 self->on_read(ec, n);
                             }));
@@ -389,12 +397,15 @@ void Connection::consume(std::span<const std::uint8_t> bytes) {
     for (auto& m : messages_) {
         auto signal = dist::parse(m.control, m.payload, peer_);
         if (!signal) {
-            fail(atom("invalid_message"), std::string(signal.error().what()));
+            fail(atom("invalid_message"), "closing the connection to " + std::string(peer_.name()) + ": " +
+                                              signal.error().what());
             return;
         }
         node_.deliver_local(*signal, peer_);
     }
-    if (!r) fail(atom("invalid_message"), std::string(r.error().what()));
+    if (!r)
+        fail(atom("invalid_message"),
+             "closing the connection to " + std::string(peer_.name()) + ": " + r.error().what());
 }
 
 void Connection::arm_tick() {
@@ -451,8 +462,11 @@ void Connection::close(Term reason) {
                 node_.conns.erase(it);
                 was_current = true;
             }
+            // Our attempt lost a simultaneous connect: the peer's own attempt is on its way.
+            if (outgoing_ && reason.is_atom(atom("nok"))) node_.nok_nodes.insert(peer.index());
         }
     }
+    node_.conns_cv.notify_all();
     asio::post(strand_, [self = shared_from_this()] {
         std::error_code ignore;
         self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignore);

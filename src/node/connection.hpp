@@ -77,7 +77,7 @@ private:
     std::optional<dist::Receiver> receiver_;
     dist::Ticker ticker_;
     std::vector<std::uint8_t> writing_;
-    std::array<std::uint8_t, 64 * 1024> read_buf_{};
+    std::vector<std::uint8_t> read_buf_ = std::vector<std::uint8_t>(2048);
     std::vector<dist::Message> messages_;
 };
 

@@ -189,9 +189,22 @@ std::vector<Atom> Node::nodes() const {
 }
 
 bool Node::connect(Atom node, std::chrono::milliseconds timeout) {
+    // Like net_kernel:connect_node, wait for the node, not for one attempt: when both sides
+    // dial at once, the attempt that survives may be the peer's.
     if (node == impl_->name) return true;
-    auto c = impl_->connection_for(node, true);
-    return c && c->wait_up(timeout);
+    if (!impl_->connection_for(node, true)) return false;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(impl_->conns_mutex);
+    for (;;) {
+        auto it = impl_->conns.find(node.index());
+        bool live = it != impl_->conns.end() && !it->second->is_closed();
+        if (live && it->second->is_up()) return true;
+        if (!live && !impl_->nok_nodes.count(node.index())) return false;
+        if (impl_->conns_cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+            it = impl_->conns.find(node.index());
+            return it != impl_->conns.end() && it->second->is_up();
+        }
+    }
 }
 
 void Node::disconnect(Atom node) {

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace edist {
@@ -69,6 +70,8 @@ struct Node::Impl {
     // Connections by peer node name (atom index).
     mutable std::mutex conns_mutex;
     std::unordered_map<std::uint32_t, std::shared_ptr<Connection>> conns;
+    std::condition_variable_any conns_cv; // a connection came up or ended
+    std::unordered_set<std::uint32_t> nok_nodes; // our attempt got nok: the peer's is coming
 
     std::mutex monitors_mutex;
     std::map<std::uint64_t, std::function<void(const NodeEvent&)>> node_monitors;
