@@ -119,6 +119,10 @@ public:
 
     Pid group_leader() const;
     void group_leader(const Pid& leader) const;
+    // register/2 and unregister/1 for this process: false if the name is taken (register) or
+    // the process has no name (unregister).
+    bool register_name(Atom name) const;
+    bool unregister() const;
     Ref make_alias() const;           // alias/0 (explicit unalias)
     bool unalias(const Ref& alias) const;
     Ref make_ref() const;

@@ -235,9 +235,11 @@ void Process::finish(Term reason) {
     std::vector<MonitorIn> watchers;
     std::vector<MonitorOut> watching;
     std::vector<AsyncWaiter> waiters;
+    Atom name;
     {
         std::lock_guard lock(mutex);
         if (finished) return;
+        name = registered;
         finished = true;
         if (pending_exit) reason = *pending_exit; // killed while running: the signal's reason wins
         exited = true;
@@ -256,7 +258,7 @@ void Process::finish(Term reason) {
         if (thread_waiter) thread_waiter->notify_all();
     }
     edist::Node::Impl& im = node.impl();
-    im.remove_process(pid.id, registered);
+    im.remove_process(pid.id, name);
     for (auto& w : waiters) {
         if (w.timer) w.timer->cancel();
         asio::post(node.io_context(), [h = std::move(w.handler)] { h(std::nullopt); });

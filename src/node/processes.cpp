@@ -382,6 +382,32 @@ void Self::group_leader(const Pid& leader) const {
     std::lock_guard lock(p_->mutex);
     p_->group_leader = leader;
 }
+bool Self::register_name(Atom name) const {
+    Node::Impl& im = p_->node.impl();
+    std::lock_guard lock(im.procs_mutex);
+    std::lock_guard me(p_->mutex);
+    if (p_->registered != Atom() || p_->exited) return false;
+    auto it = im.names.find(name.index());
+    if (it != im.names.end()) {
+        auto holder = im.procs.find(it->second);
+        if (holder != im.procs.end() && !holder->second.expired()) return false;
+    }
+    im.names[name.index()] = p_->pid.id;
+    p_->registered = name;
+    return true;
+}
+
+bool Self::unregister() const {
+    Node::Impl& im = p_->node.impl();
+    std::lock_guard lock(im.procs_mutex);
+    std::lock_guard me(p_->mutex);
+    if (p_->registered == Atom()) return false;
+    auto it = im.names.find(p_->registered.index());
+    if (it != im.names.end() && it->second == p_->pid.id) im.names.erase(it);
+    p_->registered = Atom();
+    return true;
+}
+
 Ref Self::make_alias() const {
     Ref r = p_->node.impl().make_ref();
     p_->node.impl().add_alias(r, p_->pid.id);

@@ -153,6 +153,7 @@ Task<> serve(Self self, std::unique_ptr<Server> server, Pid parent, Pid starter,
     if (init.kind != Init::Kind::ok) {
         // The starter learns why from the ack; unlinking first spares it an exit signal too.
         if (linked) self.unlink(parent);
+        self.unregister(); // as gen does: the name is free before the starter hears of the failure
         bool ignored = init.kind == Init::Kind::ignore;
         ack(ignored ? Term(atom("ignore")) : tuple(atoms::error, init.reason));
         self.exit(ignored ? Term(atoms::normal) : init.reason);
