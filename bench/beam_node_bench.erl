@@ -82,6 +82,8 @@ run({erpc, Node, Mod, Fun, Args, C, M}) ->
 %% N idle processes: each reports once it runs and then waits for 'stop'. Answers the time
 %% to spawn them all until each has run, and the memory they hold (processes and total).
 run({spawn_idle, N}) ->
+    %% N 'started' messages can queue up here: off the heap, or every collection copies them.
+    process_flag(message_queue_data, off_heap),
     garbage_collect(),
     P0 = erlang:memory(processes),
     M0 = erlang:memory(total),

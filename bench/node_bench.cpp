@@ -2,6 +2,7 @@
 // run, the same way.
 //
 //   node_bench node|processes|rpc --epmd-port P --ebin DIR [--quick] [--procs N] [--reps R]
+//              [--only oneway|rtt|bandwidth|setup] [--pairs cpp_cpp,beam_cpp,...]
 //
 // The driver starts a control node and the C++ nodes in this process, and erl nodes running
 // bench/beam_node_bench.erl (from DIR, compiled by scripts/bench_node.sh) that it commands
@@ -54,6 +55,8 @@ struct Options {
     bool quick = false;
     int reps = 3;
     long procs = 1'000'000;
+    std::string pairs; // node and rpc modes: a comma-separated subset of the pairs
+    std::string only;  // node mode: one of oneway, rtt, bandwidth, setup (e.g. for a profile)
 };
 Options opt;
 
@@ -330,6 +333,13 @@ void report_info(Control& ctl, ErlNode& a) {
                 info[1].as_string().c_str(), as_long(info[2]), info[3].as_atom().str().c_str());
 }
 
+std::vector<std::string> selected_pairs() {
+    std::vector<std::string> out;
+    for (std::string p : {"cpp_cpp", "cpp_beam", "beam_cpp", "beam_beam"})
+        if (opt.pairs.empty() || ("," + opt.pairs + ",").find("," + p + ",") != std::string::npos) out.push_back(p);
+    return out;
+}
+
 // --- 1. node core ---------------------------------------------------------------------------
 
 void bench_node() {
@@ -337,7 +347,7 @@ void bench_node() {
     auto c1 = start_node("nbc1"), c2 = start_node("nbc2");
     ErlNode a(ctl, "nbea"), b(ctl, "nbeb");
     report_info(ctl, a);
-    const std::vector<std::string> pairs = {"cpp_cpp", "cpp_beam", "beam_cpp", "beam_beam"};
+    const std::vector<std::string> pairs = selected_pairs();
     const long n_small = opt.quick ? 20'000 : 200'000, k_rtt = opt.quick ? 2'000 : 10'000,
                n_big = opt.quick ? 20 : 100;
     const int r_setup = opt.quick ? 5 : 20;
@@ -362,17 +372,25 @@ void bench_node() {
     };
     for (const auto& p : pairs) send(p, 1000, small); // connections up, code warm
 
+    auto wanted = [](std::string_view m) { return opt.only.empty() || opt.only == m; };
+    if (wanted("oneway")) {
     auto oneway = best_of(pairs, [&](const std::string& p) { return send(p, n_small, small); });
     for (const auto& p : pairs) result("node", "oneway", p, n_small * 1e6 / oneway[p], "msg/s");
+    }
+    if (wanted("rtt")) {
 
     auto rtt = best_of(pairs, [&](const std::string& p) -> long {
         if (p.starts_with("cpp_")) return cpp_ping_pong(*c1, echo[p], k_rtt);
         return as_long(ctl.cmd(a.name(), tuple(atom("ping_pong"), echo[p], k_rtt)));
     });
     for (const auto& p : pairs) result("node", "rtt", p, double(rtt[p]) / k_rtt, "us");
+    }
+    if (wanted("bandwidth")) {
 
     auto bw = best_of(pairs, [&](const std::string& p) { return send(p, n_big, mb); });
     for (const auto& p : pairs) result("node", "bandwidth_1mb", p, n_big * 1.0 * (1 << 20) / bw[p], "MB/s");
+    }
+    if (wanted("setup")) {
 
     // Setup: from the first node of the pair to the second; the pair's own connection only.
     std::map<std::string, Atom> target = {{"cpp_cpp", c2->name()},
@@ -384,6 +402,7 @@ void bench_node() {
         return as_long(ctl.cmd(a.name(), tuple(atom("connect"), target[p], r_setup)));
     });
     for (const auto& p : pairs) result("node", "setup", p, double(setup[p]) / r_setup, "us");
+    }
     c1->stop();
     c2->stop();
 }
@@ -438,7 +457,7 @@ void bench_rpc() {
         n->export_function("node_bench", "echo", 1, [](Self, Args args) -> Task<Term> { co_return args[0]; });
     ErlNode a(ctl, "nbea"), b(ctl, "nbeb");
     report_info(ctl, a);
-    const std::vector<std::string> pairs = {"cpp_cpp", "cpp_beam", "beam_cpp", "beam_beam"};
+    const std::vector<std::string> pairs = selected_pairs();
     const Term args = list(Term(12345));
     const Atom node_bench = atom("node_bench"), beam_node_bench = atom("beam_node_bench"), echo = atom("echo");
     for (int callers : {1, 100}) {
@@ -473,6 +492,8 @@ int main(int argc, char** argv) {
         else if (args[i] == "--quick") opt.quick = true, opt.reps = 1;
         else if (args[i] == "--reps") opt.reps = std::stoi(value());
         else if (args[i] == "--procs") opt.procs = std::stol(value());
+        else if (args[i] == "--only") opt.only = value();
+        else if (args[i] == "--pairs") opt.pairs = value();
         else if (opt.mode.empty()) opt.mode = args[i];
         else {
             std::cerr << "node_bench: unknown argument " << args[i] << "\n";
