@@ -60,7 +60,7 @@ if [[ $measure == 1 ]]; then
         echo "cxx=$("${cxx:-c++}" --version | head -1)"
         echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
         if commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
-            [[ -z $(git -C "$root" status --porcelain -- src include bench/node_bench.cpp bench/beam_node_bench.erl) ]] \
+            [[ -z $(git -C "$root" status --porcelain --untracked-files=no -- src include bench/node_bench.cpp bench/beam_node_bench.erl) ]] \
                 || commit="$commit with uncommitted changes"
         else
             commit=${EDIST_BENCH_COMMIT:-unknown}
