@@ -175,6 +175,7 @@ Result<bool> Receiver::header_message(Term pkt, std::vector<Message>& out) {
     std::size_t add = p.size() - 18;
     if (s.data.size() + add > config_.max_message_size)
         return protocol_error("fragmented message exceeds " + std::to_string(config_.max_message_size) + " bytes");
+    if (s.data.size() + add > s.data.capacity()) s.data.reserve(std::max(s.data.size() + add, 2 * s.data.capacity()));
     s.data.insert(s.data.end(), p.begin() + 18, p.end());
     sequence_bytes_ += add;
     s.next_fragment = frag - 1;

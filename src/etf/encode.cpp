@@ -43,8 +43,13 @@ struct GrowSink {
     std::uint8_t* limit;
 
     [[gnu::noinline]] void grow(std::size_t need) {
+        // Grow by about what this term has written so far (not by the whole vector, which may
+        // be a connection's queue of earlier messages: resize() zero-fills what it adds), and
+        // keep reallocation geometric through the capacity.
         std::size_t used = static_cast<std::size_t>(w - out->data());
-        out->resize(std::max(used + need, 2 * out->size()));
+        std::size_t want = used + std::max(need, std::min<std::size_t>(used - start + 64, 64 * 1024));
+        if (want > out->capacity()) out->reserve(std::max(want, 2 * out->capacity()));
+        out->resize(want);
         w = out->data() + used;
         limit = out->data() + out->size();
     }
@@ -83,7 +88,8 @@ struct GrowSink {
         constexpr std::size_t slack = 256;
         auto* bytes = static_cast<const std::uint8_t*>(p);
         out->resize(static_cast<std::size_t>(w - out->data()));
-        out->reserve(out->size() + k + slack);
+        std::size_t want = out->size() + k + slack;
+        if (want > out->capacity()) out->reserve(std::max(want, 2 * out->capacity()));
         out->insert(out->end(), bytes, bytes + k);
         std::size_t used = out->size();
         out->resize(used + slack);
