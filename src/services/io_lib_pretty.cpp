@@ -26,8 +26,9 @@ namespace edist::io_lib::detail {
 
 namespace {
 
-// Layout recursion follows the term's nesting; past this, refuse rather than risk the stack.
-constexpr int max_nesting = 1000;
+// Layout recursion follows the term's nesting; past this, refuse rather than risk the stack
+// (200 levels leave room under AddressSanitizer, whose frames are several times larger).
+constexpr int max_nesting = 200;
 
 struct Piece {
     enum Type { Text, List, Tuple, Map, Pair, Bin } type = Text;

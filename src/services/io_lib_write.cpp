@@ -220,7 +220,8 @@ void write_term(Chars& out, const Term& root, long depth, Encoding enc, const Fo
     while (!stack.empty()) {
         Task task = stack.back();
         stack.pop_back();
-        const Term& t = *task.term;
+        static const Term none; // Literal tasks carry no term: never bind a reference to null
+        const Term& t = task.term ? *task.term : none;
         long d = task.depth;
         switch (task.kind) {
         case Task::Literal: out += task.text; break;
