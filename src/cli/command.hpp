@@ -29,6 +29,13 @@ struct Command {
 
 Command add_term_command(CLI::App& root);
 Command add_demo_command(CLI::App& root);
+Command add_epmd_command(CLI::App& root);
+Command add_names_command(CLI::App& root);
+Command add_ping_command(CLI::App& root);
+Command add_send_command(CLI::App& root);
+Command add_call_command(CLI::App& root);
+Command add_eval_command(CLI::App& root);
+Command add_serve_command(CLI::App& root);
 
 // Prints the one-line "edist: <message>" to stderr and returns exit_failure.
 int fail(std::string_view message);

@@ -54,6 +54,13 @@ int main(int argc, char** argv) {
     std::vector<Command> commands;
     commands.push_back(add_term_command(app));
     commands.push_back(add_demo_command(app));
+    commands.push_back(add_ping_command(app));
+    commands.push_back(add_send_command(app));
+    commands.push_back(add_call_command(app));
+    commands.push_back(add_eval_command(app));
+    commands.push_back(add_serve_command(app));
+    commands.push_back(add_names_command(app));
+    commands.push_back(add_epmd_command(app));
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,115 @@
+// `edist eval NODE 'Expressions.'`: the remote BEAM node scans, parses and evaluates the text
+// (erl_scan:string, erl_parse:parse_exprs, erl_eval:exprs, each through erpc) and the value is
+// printed as ~p prints it, like erl_call -e. Output of io:format in the expressions comes here:
+// the evaluating process's group leader is this node's I/O server.
+#include "command.hpp"
+#include "node_options.hpp"
+
+#include <edist/rpc.hpp>
+#include <edist/text.hpp>
+
+#include <fmt/core.h>
+
+#include <memory>
+
+namespace edist::cli {
+
+namespace {
+
+struct EvalOptions {
+    std::string node;
+    std::string expression;
+    NodeCommandOptions node_options;
+};
+
+// A deep list of characters and binaries (what format_error returns) as UTF-8.
+void flatten_chars(const Term& t, std::string& out) {
+    if (t.is_binary()) {
+        out += t.as_binary_view();
+    } else if (t.is_int64() && t.as_int64() >= 0 && t.as_int64() <= 0x10FFFF) {
+        out += list(t).as_string(); // one code point as UTF-8
+    } else if (t.is_list()) {
+        auto l = t.as_list();
+        for (const Term& e : l) flatten_chars(e, out);
+    } else {
+        out += to_string(t);
+    }
+}
+
+struct Step {
+    Node& node;
+    Atom peer;
+    CallOptions opts;
+    CallOutcome call(const char* module, const char* function, Term args) const {
+        return erpc::call(node, peer, atom(module), atom(function), std::move(args), opts);
+    }
+};
+
+// ErrorInfo = {Location, Module, Descriptor}: Module:format_error(Descriptor) on the peer.
+std::string describe_error(const Step& step, const Term& info) {
+    if (!info.is_tuple(3) || !info[1].is_atom()) return to_string(info);
+    auto text = erpc::call(step.node, step.peer, info[1].as_atom(), atom("format_error"), list(info[2]), step.opts);
+    std::string where;
+    const Term& loc = info[0];
+    if (loc.is_integer()) where = fmt::format("line {}: ", to_string(loc));
+    else if (loc.is_tuple(2)) where = fmt::format("line {}, column {}: ", to_string(loc[0]), to_string(loc[1]));
+    if (!text.ok) return where + to_string(info[2]);
+    std::string s;
+    flatten_chars(text.value, s);
+    return where + s;
+}
+
+int run_eval(const EvalOptions& o) {
+    const std::string peer = full_node_name(o.node);
+    if (peer.empty()) return fail(fmt::format("eval: not a node name: {}", o.node));
+    std::string source = o.expression;
+    while (!source.empty() && (source.back() == ' ' || source.back() == '\n' || source.back() == '\t')) source.pop_back();
+    if (source.empty()) return fail("eval: no expression given");
+    if (source.back() != '.') source += '.';
+
+    NodeGuard guard{start_command_node(o.node_options, peer)};
+    if (!guard.node) return exit_failure;
+    const auto timeout = *parse_timeout(o.node_options.timeout);
+    if (!connect_or_report(*guard.node, "eval", peer, timeout)) return exit_failure;
+    Step step{*guard.node, atom(peer), {}};
+    step.opts.timeout = timeout;
+
+    auto scanned = step.call("erl_scan", "string", list(string(source)));
+    if (!scanned.ok) return report_call_failure("eval", "erl_scan:string/1", peer, scanned, o.node_options.timeout);
+    // {ok, Tokens, EndLocation} | {error, ErrorInfo, ErrorLocation}
+    const Term& s = scanned.value;
+    if (s.is_tuple(3) && s[0].is_atom(atoms::error))
+        return fail(fmt::format("eval: syntax error: {}", describe_error(step, s[1])));
+    if (!s.is_tuple(3) || !s[0].is_atom(atoms::ok))
+        return fail(fmt::format("eval: erl_scan:string/1 answered {}", to_string(s)));
+
+    auto parsed = step.call("erl_parse", "parse_exprs", list(s[1]));
+    if (!parsed.ok) return report_call_failure("eval", "erl_parse:parse_exprs/1", peer, parsed, o.node_options.timeout);
+    const Term& p = parsed.value; // {ok, Exprs} | {error, ErrorInfo}
+    if (p.is_tuple(2) && p[0].is_atom(atoms::error))
+        return fail(fmt::format("eval: syntax error: {}", describe_error(step, p[1])));
+    if (!p.is_tuple(2) || !p[0].is_atom(atoms::ok))
+        return fail(fmt::format("eval: erl_parse:parse_exprs/1 answered {}", to_string(p)));
+
+    auto value = step.call("erl_eval", "exprs", list(p[1], Term()));
+    if (!value.ok) return report_call_failure("eval", "the expression", peer, value, o.node_options.timeout);
+    const Term& v = value.value; // {value, Value, NewBindings}
+    if (!v.is_tuple(3) || !v[0].is_atom(atom("value")))
+        return fail(fmt::format("eval: erl_eval:exprs/2 answered {}", to_string(v)));
+    fmt::print("{}\n", to_pretty_string(v[1]));
+    return exit_ok;
+}
+
+} // namespace
+
+Command add_eval_command(CLI::App& root) {
+    auto o = std::make_shared<EvalOptions>();
+    auto* eval = root.add_subcommand("eval", "Have a BEAM node evaluate Erlang expressions and print the value");
+    eval->add_option("NODE", o->node, "name@host, or name for this host")->required();
+    eval->add_option("EXPRESSIONS", o->expression, "Erlang expressions, e.g. 'X = 6, X * 7.' (the final . is optional)")
+        ->required();
+    add_node_options(*eval, o->node_options);
+    return {eval, [o] { return run_eval(*o); }};
+}
+
+} // namespace edist::cli

@@ -1,0 +1,127 @@
+#include "node_options.hpp"
+
+#include "command.hpp"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+
+namespace edist::cli {
+
+void add_node_options(CLI::App& app, NodeCommandOptions& o) {
+    auto* name = app.add_option("--name", o.name,
+                                "This node's name (long names), name or name@host; default: a generated c<pid>");
+    auto* sname = app.add_option("--sname", o.sname, "This node's name (short names)");
+    name->excludes(sname);
+    app.add_option("--cookie", o.cookie, "The magic cookie; default: ~/.erlang.cookie as erl reads it");
+    app.add_option("--epmd-port", o.epmd_port, "Where epmd listens; default: $ERL_EPMD_PORT or 4369")
+        ->check(CLI::Range(1, 65535));
+    app.add_option("--timeout", o.timeout, "Seconds to wait for the peer, or infinity")
+        ->default_val("10")
+        ->check([](const std::string& s) { return parse_timeout(s) ? std::string() : "not a number of seconds or infinity: " + s; });
+    app.add_flag("--verbose", o.verbose, "Print the node's log lines (connections, errors) to stderr");
+}
+
+std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) {
+    if (text == "infinity") return infinity;
+    if (text.empty()) return std::nullopt;
+    errno = 0;
+    char* end = nullptr;
+    double seconds = std::strtod(text.c_str(), &end);
+    if (errno != 0 || *end != '\0' || !(seconds >= 0) || seconds > 1e9) return std::nullopt;
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
+namespace {
+
+std::string short_host() {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    std::string h = buf;
+    return h.substr(0, h.find('.'));
+}
+
+bool is_ipv4_literal(const std::string& host) {
+    if (host.empty()) return false;
+    for (char c : host)
+        if (!(c == '.' || (c >= '0' && c <= '9'))) return false;
+    return true;
+}
+
+} // namespace
+
+std::string full_node_name(const std::string& node) {
+    if (node.empty() || node.front() == '@' || node.back() == '@') return {};
+    if (node.find('@') != std::string::npos) return node;
+    return node + "@" + short_host();
+}
+
+std::shared_ptr<Node> start_command_node(const NodeCommandOptions& o, const std::string& peer) {
+    const std::string peer_host = peer.substr(peer.find('@') + 1);
+    NodeOptions n;
+    n.hidden = true;
+    n.embedded_epmd = false;
+    n.register_with_epmd = false;
+    if (o.epmd_port != 0) n.epmd_port = o.epmd_port;
+    n.cookie = o.cookie;
+    if (!o.name.empty()) {
+        n.name = o.name;
+        n.long_names = true;
+    } else if (!o.sname.empty()) {
+        n.name = o.sname;
+    } else {
+        // erl_call's c<pid>, with a prefix that says who it is in the peer's nodes(hidden).
+        n.name = fmt::format("edist_c{}", ::getpid());
+        n.long_names = peer_host.find('.') != std::string::npos;
+        // A peer named by a loopback address accepts a node named the same way.
+        if (n.long_names && is_ipv4_literal(peer_host) && peer_host.starts_with("127.")) n.name += "@127.0.0.1";
+    }
+    if (o.verbose) {
+        n.log = [](LogLevel level, std::string_view line) {
+            static constexpr const char* names[] = {"debug", "info", "warning", "error"};
+            fmt::print(stderr, "edist: node {}: {}\n", names[static_cast<int>(level)], line);
+        };
+    } else {
+        n.log = [](LogLevel, std::string_view) {}; // the command reports what went wrong itself
+    }
+    auto started = Node::start(std::move(n));
+    if (!started) {
+        fail(fmt::format("cannot start a node: {}", started.error().what()));
+        return nullptr;
+    }
+    return *started;
+}
+
+} // namespace edist::cli
+
+#include <edist/exports.hpp>
+#include <edist/text.hpp>
+
+namespace edist::cli {
+
+bool connect_or_report(Node& node, const std::string& command, const std::string& peer,
+                       std::chrono::milliseconds timeout) {
+    if (node.connect(atom(peer), timeout)) return true;
+    fail(fmt::format("{}: cannot connect to '{}' (is it running, registered with epmd, with the same cookie?)",
+                     command, peer));
+    return false;
+}
+
+int report_call_failure(const std::string& command, const std::string& what, const std::string& peer,
+                        const CallOutcome& out, const std::string& timeout_text) {
+    const Term& v = out.value;
+    if (out.cls == ErlangClass::error && v.is_tuple(2) && v[0].is_atom(atom("erpc"))) {
+        if (v[1].is_atom(atoms::timeout))
+            return fail(fmt::format("{}: timeout: no answer from '{}' within {} s", command, peer, timeout_text));
+        if (v[1].is_atom(atoms::noconnection))
+            return fail(fmt::format("{}: noconnection: lost the connection to '{}'", command, peer));
+        return fail(fmt::format("{}: {{badrpc,{}}} from '{}'", command, to_string(v[1]), peer));
+    }
+    const char* cls = out.cls == ErlangClass::error ? "error" : out.cls == ErlangClass::exit ? "exit" : "throw";
+    return fail(fmt::format("{}: {} raised {}:{}", command, what, cls, to_pretty_string(v, {.line_length = 1000})));
+}
+
+} // namespace edist::cli

@@ -1,0 +1,68 @@
+// What every command that talks to a node (ping, send, call, eval) shares: the options naming
+// this side (--name/--sname, --cookie, --epmd-port, --timeout) and starting the short-lived
+// hidden C++ node that speaks for the command, as erl_call does.
+#pragma once
+
+#include <edist/node.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace edist::cli {
+
+struct NodeCommandOptions {
+    std::string name;   // --name: long names
+    std::string sname;  // --sname: short names
+    std::string cookie; // empty: ~/.erlang.cookie, as erl
+    std::uint16_t epmd_port = 0; // 0: ERL_EPMD_PORT or 4369
+    std::string timeout = "10";  // seconds (fractions allowed) or "infinity"
+    bool verbose = false;        // the node's log lines to stderr
+};
+
+// Adds --name, --sname, --cookie, --epmd-port, --timeout and --verbose to `app`.
+void add_node_options(CLI::App& app, NodeCommandOptions& o);
+
+// --timeout as a duration (infinity for "infinity"); nullopt if it is neither.
+std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text);
+
+// "name@host" or "name" (the local short host is added, as erl does for net_adm:ping(name)).
+// Empty on a malformed name.
+std::string full_node_name(const std::string& node);
+
+// Starts the hidden node a command speaks through: the name from --name/--sname, else a
+// generated c<pid> (erl_call's style), with long names when the peer's host has a dot. It does
+// not register with epmd (nobody needs to find it) and never starts an embedded epmd.
+// On failure prints `edist: ...` and returns nullptr.
+std::shared_ptr<Node> start_command_node(const NodeCommandOptions& o, const std::string& peer);
+
+// Stops the node when the command returns, however it returns.
+struct NodeGuard {
+    std::shared_ptr<Node> node;
+    ~NodeGuard() {
+        if (node) node->stop();
+    }
+};
+
+} // namespace edist::cli
+
+namespace edist {
+struct CallOutcome;
+}
+
+namespace edist::cli {
+
+// For call and eval: connects to `peer` within `timeout`; on failure prints why and returns false.
+bool connect_or_report(Node& node, const std::string& command, const std::string& peer,
+                       std::chrono::milliseconds timeout);
+
+// Prints the one-line error for a failed erpc outcome (timeout, noconnection, an exception
+// raised by `what`) and returns exit_failure.
+int report_call_failure(const std::string& command, const std::string& what, const std::string& peer,
+                        const CallOutcome& out, const std::string& timeout_text);
+
+} // namespace edist::cli
