@@ -378,7 +378,7 @@ int run_demo(const DemoOptions& o) {
 
 Command add_demo_command(CLI::App& root) {
     auto o = std::make_shared<DemoOptions>();
-    auto* demo = root.add_subcommand("demo", "Show terms built in C++, their ETF bytes, and a round trip through erl");
+    auto* demo = root.add_subcommand("demo", "A tour: terms and their ETF bytes through erl, then a C++ node and an erl node pinging, messaging and calling each other");
     demo->add_flag("--no-erl", o->no_erl, "Do not run erl, even when it is on PATH");
     demo->add_option("--erl", o->erl, "The erl program to run")->default_val("erl");
     return {demo, [o] { return run_demo(*o); }};
