@@ -174,6 +174,9 @@ Decoder::Step Decoder::open_fun(const std::uint8_t* at, Term* slot) {
                Step::Failed;
     if (num_free > 0 && depth() >= opts_.max_depth)
         return fail("nesting deeper than max_depth", at), Step::Failed;
+    // Checked before the node is made: a failure after the slot is filled would leak it.
+    if (num_free == 0 && static_cast<std::size_t>(p_ - size_at) != declared)
+        return fail("fun Size " + std::to_string(declared) + " does not match its content", at), Step::Failed;
     fun.free_vars.resize(num_free);
     auto* node = new edist::detail::FunNode(std::move(fun));
     new (slot) Term(TermAccess::adopt(NodeTag::Fun, node));
