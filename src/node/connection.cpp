@@ -103,7 +103,7 @@ void Connection::do_write() {
     asio::async_write(socket_, asio::buffer(writing_),
                       asio::bind_executor(strand_, [self = shared_from_this()](const std::error_code& ec, std::size_t) {
                           if (ec) {
-                              self->fail(atom("connection_closed"), "write failed: " + ec.message());
+                              self->fail(atom("connection_closed"), "writing to " + std::string(self->peer_.name()) + " failed: " + ec.message());
                               return;
                           }
                           self->do_write();
@@ -378,7 +378,14 @@ void Connection::on_read(const std::error_code& ec, std::size_t n) {
             if (!is_closed()) fail(atom("connection_closed"), "peer closed the connection during the handshake");
             return;
         }
-        fail(atom("connection_closed"), ec == asio::error::eof ? "peer closed the connection" : ec.message());
+        if (ec == asio::error::eof) {
+            // An orderly close by the peer (a node stopping, erl_call or `edist ping` done) is
+            // routine: OTP does not report it either. nodedown tells whoever cares.
+            node_.log(LogLevel::info, std::string(peer_.name()) + " closed the connection");
+            close(atom("connection_closed"));
+        } else {
+            fail(atom("connection_closed"), "connection to " + std::string(peer_.name()) + " lost: " + ec.message());
+        }
         return;
     }
     consume(std::span(read_buf_.data(), n));

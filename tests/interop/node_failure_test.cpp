@@ -72,7 +72,7 @@ TEST_F(NodeFailure, KillDashNineOfErlGivesNodedownAtOnce) {
     EXPECT_TRUE(box->receive([&](const Term& t) { return t == tuple(atom("nodedown"), erl.name()); }, 5s));
     EXPECT_TRUE(cpp->nodes().empty());
     // The log says the connection went.
-    EXPECT_TRUE(cpp.log.wait_for("peer closed the connection", 2s)) << cpp.log.text();
+    EXPECT_TRUE(cpp.log.wait_for(std::string(erl.name().name()) + " closed the connection", 2s)) << cpp.log.text();
 }
 
 // OTP's rule (kernel app doc): with net_ticktime T and intensity 4, an unresponsive peer is
