@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
     using namespace edist::cli;
 
     CLI::App app{"edist: make a C++ program a node in Erlang/Elixir clusters.\n"
-                 "Terms, the external term format and Erlang term syntax from the command line.",
+                 "Terms and Erlang term syntax, a C++ node to talk to (serve), a client for any node (ping,\n"
+                 "send, call, eval), and a drop-in for OTP's epmd (epmd, names).",
                  "edist"};
     app.set_version_flag("--version", "edist " EDIST_VERSION);
     app.require_subcommand(1);
