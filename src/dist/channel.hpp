@@ -51,8 +51,10 @@ public:
     std::size_t buffered_bytes() const noexcept;
 
 private:
-    Result<bool> packet(Term packet_binary, std::vector<Message>& out);
-    Result<bool> header_message(Term packet_binary, std::vector<Message>& out);
+    Result<bool> packet(std::vector<std::uint8_t>&& body, std::vector<Message>& out);
+    Result<bool> header_message(std::vector<std::uint8_t>&& body, std::vector<Message>& out);
+    Result<bool> begin_continuation();
+    Result<bool> end_continuation(std::vector<Message>& out);
     Result<std::size_t> read_atom_cache_refs(std::span<const std::uint8_t> p, std::size_t pos,
                                              std::vector<Atom>& refs);
     Result<bool> decode_message(const Term& owner, std::size_t offset, const std::vector<Atom>& refs,
@@ -72,13 +74,21 @@ private:
     std::array<Atom, 2048> atom_cache_{};
     std::array<bool, 2048> atom_cache_set_{};
 
+    // A fragmented message being reassembled. `data` starts with the first fragment's whole
+    // packet (its header included, so that packet needs no copy); the message is at `offset`.
     struct Sequence {
         std::uint64_t next_fragment;
         std::vector<Atom> refs;
         std::vector<std::uint8_t> data;
+        std::size_t offset;
     };
     std::unordered_map<std::uint64_t, Sequence> sequences_;
     std::size_t sequence_bytes_ = 0;
+    // While a continuation fragment's body streams in, its bytes go straight to the end of its
+    // sequence's data instead of through body_ (one copy per byte instead of two).
+    Sequence* continuing_ = nullptr;
+    std::uint64_t continuing_seq_ = 0;
+    std::uint64_t continuing_fragment_ = 0;
 };
 
 class Sender {

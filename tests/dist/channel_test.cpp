@@ -92,6 +92,97 @@ TEST(DistChannel, LargePayloadIsFragmentedAndReassembled) {
     EXPECT_EQ(receiver.buffered_bytes(), 0u);
 }
 
+// Splits framed bytes into their packets (each with its 4-byte length).
+std::vector<std::vector<std::uint8_t>> packets_of(const std::vector<std::uint8_t>& wire) {
+    std::vector<std::vector<std::uint8_t>> out;
+    for (std::size_t i = 0; i < wire.size();) {
+        std::size_t len = std::size_t(wire[i]) << 24 | wire[i + 1] << 16 | wire[i + 2] << 8 | wire[i + 3];
+        out.emplace_back(wire.begin() + static_cast<std::ptrdiff_t>(i),
+                         wire.begin() + static_cast<std::ptrdiff_t>(i + 4 + len));
+        i += 4 + len;
+    }
+    return out;
+}
+
+std::vector<std::uint8_t> pattern(std::size_t n, unsigned seed) {
+    std::vector<std::uint8_t> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(i * 31 + seed);
+    return v;
+}
+
+TEST(DistChannel, FragmentsReassembleHoweverTheStreamIsCut) {
+    ChannelConfig cfg;
+    cfg.fragment_size = 1000;
+    Sender sender(cfg);
+    const auto big = pattern(10'500, 3);
+    std::vector<std::uint8_t> wire;
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), binary(std::span<const std::uint8_t>(big))}, wire);
+    auto packets = packets_of(wire);
+    ASSERT_EQ(packets.size(), 11u);
+    // Fragment ids count down to 1; every packet but the last carries fragment_size bytes.
+    EXPECT_EQ(packets[0][5], 69);
+    for (std::size_t k = 1; k < packets.size(); ++k) {
+        EXPECT_EQ(packets[k][5], 70);
+        EXPECT_EQ(packets[k][21], packets.size() - k); // low byte of the fragment id
+    }
+    for (std::size_t chunk : {1, 7, 17, 18, 19, 22, 999, 1000, 1022, 4096, 0}) {
+        Receiver receiver(peer_node, cfg);
+        auto msgs = feed_all(receiver, wire, chunk);
+        ASSERT_EQ(msgs.size(), 1u) << "cut every " << chunk << " bytes";
+        auto bytes = std::get<SendSignal>(parsed(msgs[0])).message.as_binary();
+        EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), big.begin(), big.end())) << "cut every " << chunk;
+        EXPECT_EQ(receiver.buffered_bytes(), 0u);
+    }
+}
+
+TEST(DistChannel, InterleavedFragmentSequencesAreEachReassembled) {
+    ChannelConfig cfg;
+    cfg.fragment_size = 500;
+    Sender sender(cfg);
+    const auto a = pattern(2'000, 1), b = pattern(3'100, 2);
+    std::vector<std::uint8_t> wa, wb;
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), binary(std::span<const std::uint8_t>(a))}, wa);
+    sender.encode(RegSendSignal{peer_pid(1), atom("box"), binary(std::span<const std::uint8_t>(b))}, wb);
+    auto pa = packets_of(wa), pb = packets_of(wb);
+    std::vector<std::uint8_t> mixed;
+    for (std::size_t i = 0; i < std::max(pa.size(), pb.size()); ++i) {
+        if (i < pb.size()) mixed.insert(mixed.end(), pb[i].begin(), pb[i].end());
+        if (i < pa.size()) mixed.insert(mixed.end(), pa[i].begin(), pa[i].end());
+    }
+    Receiver receiver(peer_node, cfg);
+    auto msgs = feed_all(receiver, mixed, 333);
+    ASSERT_EQ(msgs.size(), 2u);
+    auto ma = std::get<SendSignal>(parsed(msgs[0])).message.as_binary();
+    auto mb = std::get<RegSendSignal>(parsed(msgs[1])).message.as_binary();
+    EXPECT_TRUE(std::equal(ma.begin(), ma.end(), a.begin(), a.end()));
+    EXPECT_TRUE(std::equal(mb.begin(), mb.end(), b.begin(), b.end()));
+    EXPECT_EQ(receiver.buffered_bytes(), 0u);
+}
+
+TEST(DistChannel, AContinuationBeyondTheMessageLimitFailsBeforeItsBytesArrive) {
+    ChannelConfig cfg;
+    cfg.fragment_size = 1000;
+    cfg.max_message_size = 5'000;
+    Sender sender(cfg);
+    std::vector<std::uint8_t> wire;
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), binary(std::string(3'500, 'x'))}, wire);
+    auto packets = packets_of(wire);
+    ASSERT_GE(packets.size(), 2u);
+    // A continuation that claims 4,500 bytes on top of what the sequence holds: only its
+    // 4-byte length and 18-byte header are fed.
+    std::vector<std::uint8_t> hostile = packets[0];
+    std::vector<std::uint8_t> cont(packets[1].begin(), packets[1].begin() + 22);
+    const std::uint32_t claimed = 18 + 4'500;
+    cont[0] = std::uint8_t(claimed >> 24), cont[1] = std::uint8_t(claimed >> 16);
+    cont[2] = std::uint8_t(claimed >> 8), cont[3] = std::uint8_t(claimed);
+    hostile.insert(hostile.end(), cont.begin(), cont.end());
+    Receiver receiver(peer_node, cfg);
+    std::vector<Message> out;
+    auto r = receiver.feed(hostile, out);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string(r.error().what()).find("exceeds"), std::string::npos) << r.error().what();
+}
+
 TEST(DistChannel, TicksAreActivityButNotMessages) {
     Receiver receiver(peer_node, {});
     std::vector<std::uint8_t> tick;
