@@ -102,7 +102,8 @@ inline bool is_op(const Term& c, std::string_view op, std::size_t arity) {
 inline Task<> puppet_body(Self self, Pid observer) {
     bool holding = false;
     for (;;) {
-        // (No co_await inside ?: or a loop condition: GCC 12 miscompiles some of those.)
+        // Not `holding ? co_await a : co_await b`: GCC 12 destroys the result of a co_await
+        // in a ?: operand twice (a double free; see docs/PROCESSES.md).
         std::optional<Term> msg;
         if (holding)
             msg = co_await self.receive(is_cmd);
