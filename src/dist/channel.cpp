@@ -19,6 +19,10 @@ constexpr std::size_t continuation_header = 18;
 // fragment (the fragment count times the first fragment's size); beyond it, it grows as data
 // arrives, so a peer claiming many fragments cannot make us reserve much it never sends.
 constexpr std::size_t reassembly_reserve_limit = std::size_t(16) << 20;
+// A packet up to this size found whole in one read is decoded where it lies, without being
+// copied into a buffer of its own (binaries in it are copied out instead of shared, which
+// costs nothing extra at this size).
+constexpr std::size_t in_place_limit = 4096;
 
 Error protocol_error(std::string what) { return Error(atoms::badarg, "distribution protocol: " + std::move(what)); }
 
@@ -66,6 +70,13 @@ Result<std::size_t> Receiver::feed(std::span<const std::uint8_t> bytes, std::vec
             if (len > config_.max_message_size + 64)
                 return protocol_error("packet of " + std::to_string(len) + " bytes exceeds the limit of " +
                                       std::to_string(config_.max_message_size));
+            if (len <= n - i && len <= in_place_limit) {
+                // The whole (small) packet is in this read: decode it where it lies.
+                auto r = packet(bytes.subspan(i, len), nullptr, out);
+                if (!r) return r.error();
+                i += len;
+                continue;
+            }
             body_len_ = len;
             body_.clear();
             // Grow with what actually arrives, not with what the header claims.
@@ -97,24 +108,28 @@ Result<std::size_t> Receiver::feed(std::span<const std::uint8_t> bytes, std::vec
         i += take;
         if (body_.size() == continuation_header && body_len_ > continuation_header && body_[0] == etf::version_magic &&
             body_[1] == header_continuation) {
-            auto r = begin_continuation();
+            auto r = begin_continuation(body_, body_len_);
             if (!r) return r.error();
+            body_.clear();
             body_len_ -= continuation_header;
             continue;
         }
         if (body_.size() == body_len_) {
             in_body_ = false;
-            auto r = packet(std::move(body_), out);
+            std::vector<std::uint8_t> body = std::move(body_);
             body_ = {};
+            auto r = packet(body, &body, out);
             if (!r) return r.error();
         }
     }
     return i;
 }
 
-Result<bool> Receiver::begin_continuation() {
-    const std::uint64_t seq = be64(body_.data() + 2);
-    const std::uint64_t frag = be64(body_.data() + 10);
+// A continuation fragment of `size` bytes (header included) starts: checks it against its
+// sequence and makes it the one the following bytes are appended to.
+Result<bool> Receiver::begin_continuation(std::span<const std::uint8_t> header, std::size_t size) {
+    const std::uint64_t seq = be64(header.data() + 2);
+    const std::uint64_t frag = be64(header.data() + 10);
     if (frag == 0) return protocol_error("fragment id 0");
     auto it = sequences_.find(seq);
     if (it == sequences_.end()) return protocol_error("continuation of unknown fragment sequence " + std::to_string(seq));
@@ -122,14 +137,13 @@ Result<bool> Receiver::begin_continuation() {
     if (frag != s.next_fragment)
         return protocol_error("fragment " + std::to_string(frag) + " out of order (expected " +
                               std::to_string(s.next_fragment) + ")");
-    const std::size_t add = body_len_ - continuation_header;
+    const std::size_t add = size - continuation_header;
     if (s.data.size() - s.offset + add > config_.max_message_size)
         return protocol_error("fragmented message exceeds " + std::to_string(config_.max_message_size) + " bytes");
     if (s.data.size() + add > s.data.capacity()) s.data.reserve(std::max(s.data.size() + add, 2 * s.data.capacity()));
     continuing_ = &s;
     continuing_seq_ = seq;
     continuing_fragment_ = frag;
-    body_.clear();
     return true;
 }
 
@@ -140,35 +154,23 @@ Result<bool> Receiver::end_continuation(std::vector<Message>& out) {
     if (continuing_fragment_ != 1) return true;
     auto it = sequences_.find(continuing_seq_);
     sequence_bytes_ -= s.data.size();
-    Term whole = binary(std::move(s.data));
+    std::vector<std::uint8_t> whole = std::move(s.data);
     std::vector<Atom> refs = std::move(s.refs);
     const std::size_t offset = s.offset;
     sequences_.erase(it);
-    return decode_message(whole, offset, refs, out);
+    return decode_message(whole, &whole, offset, refs, false, out);
 }
 
-Result<bool> Receiver::packet(std::vector<std::uint8_t>&& body, std::vector<Message>& out) {
-    if (body[0] == pass_through) {
-        Term pkt = binary(std::move(body));
-        auto p = pkt.as_binary();
+// `p` is one packet's body. When `storage` is given, `p` is its content and may be taken over
+// (large binaries in the message then share it); otherwise `p` is only borrowed.
+Result<bool> Receiver::packet(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
+                              std::vector<Message>& out) {
+    if (p[0] == pass_through) {
         if (p.size() < 2 || p[1] != etf::version_magic) return protocol_error("pass-through packet without term");
-        std::size_t pos = 2;
-        auto control = etf::decode_at(p, pos, {}, &pkt);
-        if (!control) return control.error();
-        std::optional<Term> payload;
-        if (pos < p.size()) {
-            if (p[pos] != etf::version_magic) return protocol_error("pass-through payload without version byte");
-            ++pos;
-            auto msg = etf::decode_at(p, pos, {}, &pkt);
-            if (!msg) return msg.error();
-            payload = std::move(*msg);
-        }
-        if (pos != p.size()) return protocol_error("trailing bytes after the payload");
-        out.push_back({std::move(*control), std::move(payload)});
-        return true;
+        return decode_message(p, storage, 1, {}, true, out);
     }
-    if (body.size() < 3 || body[0] != etf::version_magic) return protocol_error("packet is neither pass-through nor headed");
-    return header_message(std::move(body), out);
+    if (p.size() < 3 || p[0] != etf::version_magic) return protocol_error("packet is neither pass-through nor headed");
+    return header_message(p, storage, out);
 }
 
 Result<std::size_t> Receiver::read_atom_cache_refs(std::span<const std::uint8_t> p, std::size_t pos,
@@ -211,14 +213,14 @@ Result<std::size_t> Receiver::read_atom_cache_refs(std::span<const std::uint8_t>
     return pos;
 }
 
-Result<bool> Receiver::header_message(std::vector<std::uint8_t>&& body, std::vector<Message>& out) {
-    std::span<const std::uint8_t> p = body;
+Result<bool> Receiver::header_message(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
+                                      std::vector<Message>& out) {
     std::uint8_t kind = p[1];
     if (kind == header_normal) {
         std::vector<Atom> refs;
         auto pos = read_atom_cache_refs(p, 2, refs);
         if (!pos) return pos.error();
-        return decode_message(binary(std::move(body)), *pos, refs, out);
+        return decode_message(p, storage, *pos, refs, false, out);
     }
     if (kind != header_fragment && kind != header_continuation)
         return protocol_error("unknown distribution header " + std::to_string(kind));
@@ -230,36 +232,52 @@ Result<bool> Receiver::header_message(std::vector<std::uint8_t>&& body, std::vec
         std::vector<Atom> refs;
         auto pos = read_atom_cache_refs(p, 18, refs);
         if (!pos) return pos.error();
-        if (frag == 1) return decode_message(binary(std::move(body)), *pos, refs, out);
+        if (frag == 1) return decode_message(p, storage, *pos, refs, false, out);
         if (sequences_.count(seq)) return protocol_error("fragment sequence " + std::to_string(seq) + " restarted");
         if (sequences_.size() >= config_.max_fragment_sequences)
             return protocol_error("too many interleaved fragment sequences");
         // The packet's own buffer becomes the reassembly buffer, with room for what the
         // fragment count announces when that is plausible: full-size fragments, one sequence
         // at a time (interleaved ones, and tiny fragments, grow as their bytes arrive).
-        const std::size_t chunk = p.size() - *pos;
+        std::vector<std::uint8_t> data = storage ? std::move(*storage) : std::vector<std::uint8_t>(p.begin(), p.end());
+        const std::size_t chunk = data.size() - *pos;
         if (sequences_.empty() && chunk >= 4096 && frag <= reassembly_reserve_limit / chunk)
-            body.reserve(*pos + std::min(frag * chunk, config_.max_message_size));
-        sequence_bytes_ += body.size();
-        sequences_.emplace(seq, Sequence{frag - 1, std::move(refs), std::move(body), *pos});
+            data.reserve(*pos + std::min(frag * chunk, config_.max_message_size));
+        sequence_bytes_ += data.size();
+        sequences_.emplace(seq, Sequence{frag - 1, std::move(refs), std::move(data), *pos});
         return true;
     }
-    // Continuations are taken apart as they stream in (feed, begin_continuation); one reaches
-    // here only when it is too short to carry anything.
-    return protocol_error("truncated fragment header");
+    // A continuation: larger ones are taken apart as they stream in (see feed).
+    if (p.size() == continuation_header) return protocol_error("empty fragment");
+    auto r = begin_continuation(p, p.size());
+    if (!r) return r.error();
+    continuing_->data.insert(continuing_->data.end(), p.begin() + continuation_header, p.end());
+    sequence_bytes_ += p.size() - continuation_header;
+    return end_continuation(out);
 }
 
-Result<bool> Receiver::decode_message(const Term& owner, std::size_t offset, const std::vector<Atom>& refs,
+// Decodes the control message at `offset` and the payload after it, if any (in pass-through
+// packets each has its own version byte).
+Result<bool> Receiver::decode_message(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
+                                      std::size_t offset, const std::vector<Atom>& refs, bool versioned,
                                       std::vector<Message>& out) {
-    auto p = owner.as_binary();
+    Term owner;
+    if (storage) {
+        owner = binary(std::move(*storage));
+        p = owner.as_binary();
+    }
     etf::AtomCacheRefs cache{refs};
     etf::DecodeOptions opts;
-    opts.atom_cache = &cache;
-    auto control = etf::decode_at(p, offset, opts, &owner);
+    if (!refs.empty()) opts.atom_cache = &cache;
+    const Term* shared = storage ? &owner : nullptr;
+    if (versioned && (offset >= p.size() || p[offset++] != etf::version_magic))
+        return protocol_error("control message without version byte");
+    auto control = etf::decode_at(p, offset, opts, shared);
     if (!control) return control.error();
     std::optional<Term> payload;
     if (offset < p.size()) {
-        auto msg = etf::decode_at(p, offset, opts, &owner);
+        if (versioned && p[offset++] != etf::version_magic) return protocol_error("pass-through payload without version byte");
+        auto msg = etf::decode_at(p, offset, opts, shared);
         if (!msg) return msg.error();
         payload = std::move(*msg);
     }
@@ -283,32 +301,28 @@ void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out) {
         put_be32(out.data() + start, static_cast<std::uint32_t>(out.size() - start - 4));
         return;
     }
-    std::size_t control_size = etf::encoded_size(e.control);
-    std::size_t payload_size = e.payload ? etf::encoded_size(*e.payload) : 0;
-    if (!config_.fragments || 3 + control_size + payload_size <= config_.fragment_size) {
-        reserve_more(out, 7 + control_size + payload_size);
-        out.resize(start + 4);
-        out.insert(out.end(), {etf::version_magic, header_normal, 0});
-        etf::encode_to(out, e.control);
-        if (e.payload) etf::encode_to(out, *e.payload);
+    // Encoded straight into `out` as one packet (no sizing pass: most messages are small);
+    // only a message that turns out larger than a fragment is then laid out as fragments.
+    out.resize(start + 4);
+    out.insert(out.end(), {etf::version_magic, header_normal, 0});
+    etf::encode_to(out, e.control);
+    const std::size_t control_size = out.size() - start - 7;
+    if (e.payload) etf::encode_to(out, *e.payload);
+    const std::size_t body = out.size() - start - 7;
+    if (!config_.fragments || 3 + body <= config_.fragment_size) {
         put_be32(out.data() + start, static_cast<std::uint32_t>(out.size() - start - 4));
         return;
     }
-    // Fragmented: the control message must sit whole in the first fragment. The message is
-    // encoded once, straight into `out` after room for the first header; then each further
-    // chunk is moved right to make room for its own header (last chunk first). No temporary
-    // buffer, so a large message costs no fresh allocation and one extra pass over its bytes.
+    // Fragments: the control message must sit whole in the first one. Each chunk is moved
+    // right to make room for the headers before it (last chunk first, so nothing is
+    // overwritten before it moved): one pass over the bytes, no temporary buffer.
     constexpr std::size_t first_header = 4 + 2 + 8 + 8 + 1; // length, 131 69, seq, id, 0 refs
     constexpr std::size_t next_header = 4 + 2 + 8 + 8;      // length, 131 70, seq, id
-    const std::size_t body = control_size + payload_size;
     const std::size_t first = std::min(body, std::max(config_.fragment_size, control_size));
     const std::size_t rest = body - first;
     const std::size_t total = 1 + (rest + config_.fragment_size - 1) / config_.fragment_size;
     const std::uint64_t seq = next_sequence_++;
-    reserve_more(out, first_header + body + (total - 1) * next_header);
-    out.resize(start + first_header);
-    etf::encode_to(out, e.control);
-    etf::encode_to(out, *e.payload);
+    reserve_more(out, (first_header - 7) + (total - 1) * next_header);
     out.resize(start + first_header + body + (total - 1) * next_header);
     auto header = [&](std::size_t at, std::uint8_t kind, std::uint64_t id, std::size_t chunk) {
         std::uint8_t* h = out.data() + at;
@@ -320,16 +334,16 @@ void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out) {
         put_be64(h + 14, id);
         if (kind == header_fragment) h[22] = 0; // no atom cache refs
     };
-    // Chunk k (k >= 1) holds body bytes [first + (k-1)F, ...) and carries fragment id total-k.
-    const std::uint8_t* base = out.data() + start + first_header;
-    for (std::size_t k = total - 1; k >= 1; --k) {
-        const std::size_t from = first + (k - 1) * config_.fragment_size;
-        const std::size_t chunk = std::min(config_.fragment_size, body - from);
-        const std::size_t at = start + first_header + from + (k - 1) * next_header; // its header
-        std::memmove(out.data() + at + next_header, base + from, chunk);
-        header(at, header_continuation, total - k, chunk);
+    // Chunk k holds body bytes [from, from + chunk) and carries fragment id total - k.
+    const std::uint8_t* encoded = out.data() + start + 7;
+    for (std::size_t k = total; k-- > 0;) {
+        const std::size_t from = k == 0 ? 0 : first + (k - 1) * config_.fragment_size;
+        const std::size_t chunk = k == 0 ? first : std::min(config_.fragment_size, body - from);
+        const std::size_t at = k == 0 ? start : start + first_header + from + (k - 1) * next_header;
+        const std::size_t header_size = k == 0 ? first_header : next_header;
+        std::memmove(out.data() + at + header_size, encoded + from, chunk);
+        header(at, k == 0 ? header_fragment : header_continuation, total - k, chunk);
     }
-    header(start, header_fragment, total, first);
 }
 
 } // namespace edist::dist

@@ -51,13 +51,15 @@ public:
     std::size_t buffered_bytes() const noexcept;
 
 private:
-    Result<bool> packet(std::vector<std::uint8_t>&& body, std::vector<Message>& out);
-    Result<bool> header_message(std::vector<std::uint8_t>&& body, std::vector<Message>& out);
-    Result<bool> begin_continuation();
+    Result<bool> packet(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage, std::vector<Message>& out);
+    Result<bool> header_message(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
+                                std::vector<Message>& out);
+    Result<bool> begin_continuation(std::span<const std::uint8_t> header, std::size_t size);
     Result<bool> end_continuation(std::vector<Message>& out);
     Result<std::size_t> read_atom_cache_refs(std::span<const std::uint8_t> p, std::size_t pos,
                                              std::vector<Atom>& refs);
-    Result<bool> decode_message(const Term& owner, std::size_t offset, const std::vector<Atom>& refs,
+    Result<bool> decode_message(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
+                                std::size_t offset, const std::vector<Atom>& refs, bool versioned,
                                 std::vector<Message>& out);
 
     Atom peer_;
