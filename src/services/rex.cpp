@@ -4,6 +4,8 @@
 
 #include <edist/text.hpp>
 
+#include <map>
+
 namespace edist::services {
 
 namespace {
@@ -23,33 +25,60 @@ bool is_mfa_request(const Term& r, const char* tag) {
     return r.is_tuple(5) && r[0].is_atom(atom(tag)) && r[1].is_atom() && r[2].is_atom() && r[3].is_proper_list();
 }
 
+using Answer = std::function<void(Self, Term)>;
+
+// Calls whose worker has not answered yet, by the worker's monitor: if it dies first (killed by
+// an exit signal), rex answers {badrpc, {'EXIT', Reason}} itself, as OTP's rex does, so the
+// caller is never left waiting.
+using Pending = std::map<Term, Answer>;
+
 // Runs M:F(A) in a new process (so rex never blocks) and hands the result to `done`.
-void run_call(Self self, const Term& request, std::function<void(Self, Term)> done) {
+void run_call(Self self, const Term& request, Answer done, Pending* pending) {
     SpawnOptions opts;
     if (request[4].is_pid()) opts.group_leader = request[4].as_pid();
+    opts.monitor = pending != nullptr;
     Atom m = request[1].as_atom(), f = request[2].as_atom();
     Term args = request[3];
-    self.spawn(
-        [m, f, args, done = std::move(done)](Self worker) -> Task<> {
-            CallOutcome out = co_await apply_export(worker, m, f, args);
-            done(worker, rpc_result(out));
-        },
-        opts);
+    try {
+        Spawned worker = self.spawn(
+            [m, f, args, done](Self w) -> Task<> {
+                CallOutcome out = co_await apply_export(w, m, f, args);
+                done(w, rpc_result(out));
+            },
+            opts);
+        if (pending && worker.monitor) pending->emplace(Term(*worker.monitor), std::move(done));
+    } catch (const Error& e) {
+        // No process to run it (system_limit): rex stays up and says so, as OTP's does.
+        done(self, tuple(atoms::badrpc, tuple(atom("EXIT"), Term(e.reason()))));
+    }
+}
+
+void worker_down(Self self, Pending& pending, const Term& down) {
+    auto it = pending.find(down[1]);
+    if (it == pending.end()) return;
+    Answer answer = std::move(it->second);
+    pending.erase(it);
+    if (!down[4].is_atom(atoms::normal)) answer(self, tuple(atoms::badrpc, tuple(atom("EXIT"), down[4])));
 }
 
 Task<> rex(Self self) {
+    Pending pending;
     for (;;) {
         Term msg = *co_await self.receive();
+        if (msg.is_tuple(5) && msg[0].is_atom(atom("DOWN"))) {
+            worker_down(self, pending, msg);
+            continue;
+        }
         if (msg.is_tuple(3) && msg[0].is_atom(atom("$gen_call"))) {
             Term from = msg[1];
             const Term& req = msg[2];
             if (is_mfa_request(req, "call") || is_mfa_request(req, "block_call")) {
-                run_call(self, req, [from](Self w, Term reply) { gen_reply(w, from, std::move(reply)); });
+                run_call(self, req, [from](Self w, Term reply) { gen_reply(w, from, std::move(reply)); }, &pending);
                 continue;
             }
         } else if (msg.is_tuple(2) && msg[0].is_atom(atom("$gen_cast"))) {
             if (is_mfa_request(msg[1], "cast")) {
-                run_call(self, msg[1], [](Self, Term) {});
+                run_call(self, msg[1], [](Self, Term) {}, nullptr);
                 continue;
             }
         } else if (msg.is_tuple(2) && msg[0].is_pid()) {
@@ -57,7 +86,8 @@ Task<> rex(Self self) {
             const Term& req = msg[1];
             if (is_mfa_request(req, "call")) {
                 // The form hidden C nodes send: the answer is {rex, Reply}.
-                run_call(self, req, [from](Self w, Term reply) { w.send(from, tuple(atom("rex"), std::move(reply))); });
+                run_call(self, req, [from](Self w, Term reply) { w.send(from, tuple(atom("rex"), std::move(reply))); },
+                         &pending);
                 continue;
             }
             if (req.is_atom(atom("features_request"))) {
