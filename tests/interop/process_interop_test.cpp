@@ -427,6 +427,37 @@ TEST_F(ProcessInterop, KillDashNineOfTheErlPeerGivesNoconnectionForEveryLinkAndM
     EXPECT_TRUE(extra.empty()) << "more than one signal for a link or monitor: " << list_from(extra);
 }
 
+// Node::disconnect: every link and monitor across the connection ends with noconnection on
+// both sides (the erl agents report theirs over the connection erl sets up again), and links
+// made afterwards work over the new connection.
+TEST_F(ProcessInterop, DisconnectGivesNoconnectionOnBothSidesAndNewLinksWorkAfterwards) {
+    const Pid a = agent(), w = agent(), b = agent();
+    const Pid p = puppet(), q = puppet();
+    for (const Pid& x : {a, b}) ASSERT_EQ(obs().cmd(x, tuple(atom("trap_exit"), true)), ok());
+    for (const Pid& x : {p, q}) ASSERT_EQ(obs().cmd(x, tuple(atom("trap_exit"), true)), ok());
+    ASSERT_EQ(obs().cmd(a, tuple(atom("link"), p)), ok());
+    const Term w_mon = obs().cmd(w, tuple(atom("monitor"), p));
+    ASSERT_EQ(obs().cmd(q, tuple(atom("link"), b)), ok());
+    const Term q_mon = obs().cmd(q, tuple(atom("monitor"), b));
+    ASSERT_TRUE(obs().sync(a, p) && obs().sync(w, p) && obs().sync(q, b)) << context();
+
+    node().disconnect(erl().name());
+    const Term nc = atom("noconnection");
+    EXPECT_EQ(exit_at(p), exit_msg(a, nc)) << context();
+    EXPECT_EQ(exit_at(q), exit_msg(b, nc));
+    EXPECT_EQ(down_at(q, q_mon), down_msg(q_mon, b, nc));
+    EXPECT_EQ(exit_at(a), exit_msg(p, nc)) << "erl's side of a link" << context();
+    EXPECT_EQ(exit_at(b), exit_msg(q, nc)) << context();
+    EXPECT_EQ(down_at(w, w_mon), down_msg(w_mon, p, nc)) << "erl's monitor of a C++ process" << context();
+    EXPECT_EQ(obs().cmd(a, atom("links")), list());
+
+    ASSERT_EQ(obs().cmd(q, tuple(atom("link"), b)), ok());
+    ASSERT_TRUE(obs().sync(q, b));
+    EXPECT_EQ(obs().cmd(b, atom("links")), list(q));
+    obs().tell(b, tuple(atom("die"), tuple(atom("after"), 1)));
+    EXPECT_EQ(exit_at(q), exit_msg(b, tuple(atom("after"), 1))) << context();
+}
+
 // --- monitors -------------------------------------------------------------------------------------
 
 TEST_F(ProcessInterop, MonitorsOfPidsAndOfNamesGiveDownWithTheExitReasonBothWays) {
@@ -713,6 +744,11 @@ TEST_F(ProcessInterop, ElixirSpawnsLinksAndMonitorsProcessesOnTheCppNode) {
         "ref3 = Process.monitor({:nobody_here, cpp})\n"
         "receive do {:DOWN, ^ref3, :process, who, r} -> IO.puts(\"NONAME #{inspect(who)} #{inspect(r)}\") after 20000 -> "
         "IO.puts(\"NONAME timeout\") end\n"
+        "pid3 = Node.spawn(cpp, :proc_peer, :puppet, [self()])\n"
+        "ref4 = Process.monitor(pid3)\n"
+        "Process.exit(pid3, :kill)\n"
+        "receive do {:DOWN, ^ref4, :process, ^pid3, r} -> IO.puts(\"KILLED #{inspect(r)}\") after 20000 -> "
+        "IO.puts(\"KILLED timeout\") end\n"
         "pid2 = Node.spawn_link(cpp, :proc_peer, :crash, [:error, :elixir_boom])\n"
         "receive do {:EXIT, ^pid2, r} -> IO.puts(\"CRASH #{inspect(r)}\") after 20000 -> IO.puts(\"CRASH timeout\") end\n"
         "IO.puts(\"FINISHED\")\n";
@@ -724,6 +760,7 @@ TEST_F(ProcessInterop, ElixirSpawnsLinksAndMonitorsProcessesOnTheCppNode) {
     EXPECT_TRUE(elixir.wait_line("DOWN {:shutdown, \"from elixir\"}")) << elixir.transcript();
     EXPECT_TRUE(elixir.wait_line("DEAD :noproc")) << elixir.transcript();
     EXPECT_TRUE(elixir.wait_line("NONAME {:nobody_here, :" + us_ + "} :noproc")) << elixir.transcript();
+    EXPECT_TRUE(elixir.wait_line("KILLED :killed")) << elixir.transcript();
     EXPECT_TRUE(elixir.wait_line("CRASH {:elixir_boom, [{:proc_peer, :crash, [:error, :elixir_boom], []}]}"))
         << elixir.transcript();
     EXPECT_TRUE(elixir.wait_line("FINISHED")) << elixir.transcript();
