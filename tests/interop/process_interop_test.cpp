@@ -368,6 +368,19 @@ TEST_F(ProcessInterop, UnlinkFromTheErlSideRemovesTheLinkOnBothSides) {
     obs().tell(q, tuple(atom("die"), atom("gone")));
     EXPECT_EQ(down_at(b, b_mon), down_msg(b_mon, q, atom("gone"))) << context();
     EXPECT_EQ(obs().cmd(b, atom("ping")), Term(atom("pong")));
+
+    // The C++ end forgot the link too (OTP would drop a stray EXIT, so look at it directly): when
+    // the connection goes, a C++ process erl unlinked gets no noconnection EXIT. disconnect()
+    // delivers every noconnection before it returns, so a ping answered afterwards is a barrier.
+    const Pid e = agent();
+    const Pid r = puppet();
+    ASSERT_EQ(obs().cmd(r, tuple(atom("trap_exit"), true)), ok());
+    ASSERT_EQ(obs().cmd(e, tuple(atom("link"), r)), ok());
+    ASSERT_EQ(obs().cmd(e, tuple(atom("unlink"), r)), ok());
+    ASSERT_TRUE(obs().sync(e, r));
+    node().disconnect(erl().name());
+    EXPECT_EQ(obs().cmd(r, atom("ping")), Term(atom("pong")));
+    EXPECT_FALSE(obs().got(r, is_exit_msg, 0ms)) << "C++ kept a link erl had removed";
 }
 
 // kill -9 of the erl node: every link and monitor C++ processes hold towards it ends with
