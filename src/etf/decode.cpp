@@ -63,7 +63,7 @@ again:
                    Step::Failed;
         if (n > 0 && depth() >= opts_.max_depth)
             return fail("nesting deeper than max_depth", at), Step::Failed;
-        auto* t = edist::detail::alloc_tuple(static_cast<std::uint32_t>(n));
+        auto* t = arena_.tuple(static_cast<std::uint32_t>(n));
         new (slot) Term(TermAccess::adopt(NodeTag::Tuple, t));
         if (n == 0) return Step::Value;
         frames_.push_back({t->elems(), 0, static_cast<std::uint32_t>(n), 0, FrameKind::Tuple, t, nullptr, at});
@@ -80,7 +80,7 @@ again:
                         at),
                    Step::Failed;
         if (depth() >= opts_.max_depth) return fail("nesting deeper than max_depth", at), Step::Failed;
-        auto* l = edist::detail::alloc_list(static_cast<std::uint32_t>(n));
+        auto* l = arena_.list(static_cast<std::uint32_t>(n));
         new (slot) Term(TermAccess::adopt(NodeTag::List, l));
         frames_.push_back({l->elems(), 0, static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n), FrameKind::List, l, slot,
               at});
@@ -95,7 +95,7 @@ again:
             new (slot) Term();
             return Step::Value;
         }
-        auto* l = edist::detail::alloc_list(static_cast<std::uint32_t>(n));
+        auto* l = arena_.list(static_cast<std::uint32_t>(n));
         for (std::size_t i = 0; i < n; ++i) new (&l->elems()[i]) Term(TermAccess::small_int(p_[i]));
         p_ += n;
         new (slot) Term(TermAccess::adopt(NodeTag::List, l));
@@ -112,7 +112,7 @@ again:
                    Step::Failed;
         if (n > 0 && depth() >= opts_.max_depth)
             return fail("nesting deeper than max_depth", at), Step::Failed;
-        auto* m = edist::detail::alloc_map(static_cast<std::uint32_t>(n));
+        auto* m = arena_.map(static_cast<std::uint32_t>(n));
         new (slot) Term(TermAccess::adopt(NodeTag::Map, m));
         if (n == 0) return Step::Value;
         frames_.push_back({m->kv(), 0, static_cast<std::uint32_t>(2 * n), 0, FrameKind::Map, m, nullptr, at});
@@ -128,7 +128,8 @@ again:
     case PID_EXT: {
         Pid pid;
         if (!read_pid_body(tag, at, pid)) return Step::Failed;
-        new (slot) Term(pid);
+        auto* node = arena_.make<edist::detail::PidNode>(sizeof(edist::detail::PidNode), pid);
+        new (slot) Term(TermAccess::adopt(NodeTag::Pid, node));
         return Step::Value;
     }
     case NEW_PORT_EXT:
@@ -178,7 +179,8 @@ Decoder::Step Decoder::open_fun(const std::uint8_t* at, Term* slot) {
     if (num_free == 0 && static_cast<std::size_t>(p_ - size_at) != declared)
         return fail("fun Size " + std::to_string(declared) + " does not match its content", at), Step::Failed;
     fun.free_vars.resize(num_free);
-    auto* node = new edist::detail::FunNode(std::move(fun));
+    auto* node = arena_.make<edist::detail::FunNode>(sizeof(edist::detail::FunNode), std::move(fun));
+    arena_.add_finalizer(node);
     new (slot) Term(TermAccess::adopt(NodeTag::Fun, node));
     Frame f{node->fun.free_vars.data(), 0, static_cast<std::uint32_t>(num_free), declared, FrameKind::Fun, node,
             nullptr, size_at};
@@ -203,13 +205,12 @@ bool Decoder::extend_list(Frame& f, std::uint32_t more) {
         std::uint64_t cap = std::max<std::uint64_t>(count, std::min<std::uint64_t>(2 * std::uint64_t(f.cap),
                                                                                     count + remaining()));
         cap = std::min<std::uint64_t>(cap, std::numeric_limits<std::uint32_t>::max());
-        auto* bigger = edist::detail::alloc_list(static_cast<std::uint32_t>(cap));
-        // Terms are plain values plus owned pointers: moving them bytewise and forgetting the
-        // originals (size 0 below) transfers ownership without touching reference counts.
+        auto* bigger = arena_.list(static_cast<std::uint32_t>(cap));
+        // The slots are uncounted arena references: a bytewise copy moves them, and the old
+        // node stays unused in the arena until the arena goes.
         std::memcpy(static_cast<void*>(bigger->elems()), static_cast<const void*>(l->elems()),
                     std::size_t(f.count) * sizeof(Term));
-        l->size = 0;
-        *f.slot = TermAccess::adopt(NodeTag::List, bigger); // frees the old node
+        TermAccess::repoint(*f.slot, bigger);
         l = bigger;
         f.node = l;
         f.elems = l->elems();
@@ -321,23 +322,29 @@ Decoder::Step Decoder::finish(Frame& f) {
     }
 }
 
-// Makes every open container fully constructed ([] in the slots never reached) so that the
-// partial term can be dropped normally.
-void Decoder::unwind() noexcept {
-    for (std::size_t i = frames_.size(); i-- > 0;) {
-        Frame& f = frames_[i];
-        if (f.kind == FrameKind::Fun) continue; // free variables start out as []
-        // Below the top, the slot at idx holds the container being filled above it.
-        std::uint32_t from = i + 1 == frames_.size() ? f.idx : f.idx + 1;
-        for (std::uint32_t k = from; k < f.count; ++k) new (&f.elems[k]) Term();
-    }
-    while (!frames_.empty()) frames_.pop_back();
-}
-
 bool Decoder::run(const std::uint8_t* start, Term& out) {
     p_ = start;
+    bool ok;
+    try {
+        ok = run_frames(out);
+    } catch (...) { // bad_alloc: `out` refers into the arena the builder is about to free
+        TermAccess::forget(out);
+        throw;
+    }
+    if (!ok) {
+        TermAccess::forget(out); // the arena (and the partial term in it) goes with the builder
+        return false;
+    }
+    if (TermAccess::tag(out) >= NodeTag::Big)
+        arena_.take(); // the root's reference is the one the builder held
+    else
+        arena_.release();
+    return true;
+}
+
+bool Decoder::run_frames(Term& out) {
     // The result is the one slot of a root frame, so the loop below has no special case for it.
-    frames_.push_back({&out, 0, 1, 0, FrameKind::Tuple, nullptr, nullptr, start});
+    frames_.push_back({&out, 0, 1, 0, FrameKind::Tuple, nullptr, nullptr, p_});
     Frame* f = &frames_.back();
     for (;;) {
         // The hot loop: fill the innermost container. Common scalars are decoded right here;
@@ -356,6 +363,15 @@ bool Decoder::run(const std::uint8_t* start, Term& out) {
                 } else if (end - p >= 5 && *p == INTEGER_EXT) {
                     new (&elems[idx]) Term(TermAccess::small_int(static_cast<std::int32_t>(get32(p + 1))));
                     p += 5;
+                } else if (end - p >= 2 && *p == SMALL_ATOM_UTF8_EXT && p[1] <= 16 &&
+                           static_cast<std::size_t>(end - p - 2) >= p[1]) {
+                    // An atom seen recently (map keys, records' tags): no call, no validation.
+                    std::size_t len = p[1];
+                    AtomKey key = atom_key(p + 2, len, static_cast<std::size_t>(end - p - 2));
+                    const RecentAtom& r = recent_atom(key, len);
+                    if (r.len_plus_one != len + 1 || r.lo != key.lo || r.hi != key.hi) break;
+                    new (&elems[idx]) Term(Atom::from_index(r.index));
+                    p += 2 + len;
                 } else {
                     break;
                 }
@@ -369,16 +385,12 @@ bool Decoder::run(const std::uint8_t* start, Term& out) {
             } else if (s == Step::Opened) {
                 f = &frames_.back();
             } else {
-                unwind();
                 return false;
             }
         }
         Step s = finish(*f);
         if (s == Step::Opened) continue;
-        if (s == Step::Failed) {
-            unwind();
-            return false;
-        }
+        if (s == Step::Failed) return false;
         frames_.pop_back();
         if (frames_.empty()) return true;
         f = &frames_.back();

@@ -82,47 +82,6 @@ long utf8_length(const std::uint8_t* s, std::size_t n) noexcept {
 
 } // namespace
 
-namespace {
-
-// Recently decoded UTF-8 atom texts of up to 16 bytes, per thread. A hit skips UTF-8
-// validation and the atom table's hash; atoms never die, so an entry never goes stale.
-struct RecentAtom {
-    std::uint64_t lo, hi;
-    std::uint32_t len_plus_one; // 0: empty slot
-    std::uint32_t index;
-};
-constexpr std::size_t recent_atom_slots = 512;
-thread_local RecentAtom recent_atoms[recent_atom_slots];
-
-struct AtomKey {
-    std::uint64_t lo, hi;
-};
-
-// The text's bytes (at most 16) as two words, zero beyond `len`.
-AtomKey atom_key(const std::uint8_t* p, std::size_t len, std::size_t readable) noexcept {
-    std::uint64_t lo = 0, hi = 0;
-    if (readable < 16) { // near the end of the input: do not load past it
-        for (std::size_t i = 0; i < len; ++i) (i < 8 ? lo : hi) |= std::uint64_t(p[i]) << (8 * (i % 8));
-        return {lo, hi};
-    }
-    std::memcpy(&lo, p, 8);
-    std::memcpy(&hi, p + 8, 8);
-    if (len < 8) {
-        lo &= (std::uint64_t(1) << (8 * len)) - 1;
-        hi = 0;
-    } else if (len < 16) {
-        hi &= (std::uint64_t(1) << (8 * (len - 8))) - 1;
-    }
-    return {lo, hi};
-}
-
-std::size_t atom_slot(AtomKey k, std::size_t len) noexcept {
-    std::uint64_t h = (k.lo ^ (k.hi * 0x9E3779B97F4A7C15ull) ^ len) * 0xFF51AFD7ED558CCDull;
-    return static_cast<std::size_t>(h >> 40) & (recent_atom_slots - 1);
-}
-
-} // namespace
-
 bool Decoder::read_atom_body(std::uint8_t tag, const std::uint8_t* at, Atom& out) {
     std::size_t len;
     bool latin1 = false;
@@ -159,7 +118,7 @@ bool Decoder::read_atom_body(std::uint8_t tag, const std::uint8_t* at, Atom& out
     AtomKey key{};
     if (!latin1 && len <= 16) {
         key = atom_key(text, len, static_cast<std::size_t>(end_ - text));
-        recent = &recent_atoms[atom_slot(key, len)];
+        recent = &recent_atom(key, len);
         if (recent->len_plus_one == len + 1 && recent->lo == key.lo && recent->hi == key.hi) {
             out = Atom::from_index(recent->index);
             return true;
@@ -285,7 +244,14 @@ bool Decoder::read_big(std::uint8_t tag, const std::uint8_t* at, Term* slot) {
             return true;
         }
     }
-    new (slot) Term(BigInt::from_le_bytes({digits, n}, negative));
+    BigInt value = BigInt::from_le_bytes({digits, n}, negative);
+    if (value.fits_int64()) {
+        new (slot) Term(TermAccess::small_int(value.to_int64()));
+        return true;
+    }
+    auto* node = arena_.make<edist::detail::BigNode>(sizeof(edist::detail::BigNode), std::move(value));
+    arena_.add_finalizer(node);
+    new (slot) Term(TermAccess::adopt(NodeTag::Big, node));
     return true;
 }
 
@@ -305,11 +271,15 @@ bool Decoder::read_integer(Term& out) {
         return true;
     case SMALL_BIG_EXT:
     case LARGE_BIG_EXT: {
+        // `out` lives outside the arena (a fun's fields, a local): a counted node of its own.
         alignas(Term) unsigned char raw[sizeof(Term)];
         Term* t = reinterpret_cast<Term*>(raw);
         if (!read_big(tag, at, t)) return false;
-        out = std::move(*t);
-        t->~Term();
+        if (t->is_int64())
+            out = *t;
+        else
+            out = Term(TermAccess::as<edist::detail::BigNode>(*t)->value);
+        TermAccess::forget(*t);
         return true;
     }
     default: return fail("expected an integer, found tag " + std::to_string(tag), at);
@@ -337,7 +307,8 @@ bool Decoder::read_port(std::uint8_t tag, const std::uint8_t* at, Term* slot) {
     p_ += id_bytes;
     port.creation = tag == PORT_EXT ? *p_ : get32(p_);
     p_ += creation_bytes;
-    new (slot) Term(port);
+    auto* node = arena_.make<edist::detail::PortNode>(sizeof(edist::detail::PortNode), port);
+    new (slot) Term(TermAccess::adopt(NodeTag::Port, node));
     return true;
 }
 
@@ -366,7 +337,8 @@ bool Decoder::read_ref(std::uint8_t tag, const std::uint8_t* at, Term* slot) {
         for (std::size_t i = 0; i < words; ++i, p_ += 4) ref.words[i] = get32(p_);
     }
     ref.len = static_cast<std::uint8_t>(words);
-    new (slot) Term(ref);
+    auto* node = arena_.make<edist::detail::RefNode>(sizeof(edist::detail::RefNode), ref);
+    new (slot) Term(TermAccess::adopt(NodeTag::Ref, node));
     return true;
 }
 
@@ -402,9 +374,9 @@ bool Decoder::read_binary(std::uint8_t tag, const std::uint8_t* at, Term* slot) 
     std::size_t bits = len == 0 ? 0 : (len - 1) * 8 + last_bits;
     edist::detail::BinaryNode* b;
     if (owner_ && last_bits == 8 && len >= opts_.share_binaries_from) {
-        b = edist::detail::alloc_sub_binary(owner_, data, bits);
+        b = arena_.sub_binary(owner_, data, bits);
     } else {
-        b = edist::detail::alloc_binary(bits);
+        b = arena_.binary(bits);
         if (len) {
             std::memcpy(b->inline_bytes(), data, len);
             if (last_bits < 8) b->inline_bytes()[len - 1] &= static_cast<std::uint8_t>(0xFF00u >> last_bits);

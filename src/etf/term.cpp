@@ -3,6 +3,7 @@
 
 #include <edist/text.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -122,11 +123,99 @@ BinaryNode* alloc_binary(std::size_t bits) {
 }
 BinaryNode* alloc_sub_binary(Node* parent, const std::uint8_t* data, std::size_t bits) {
     auto* b = make_node<BinaryNode>(sizeof(BinaryNode));
-    parent->rc.fetch_add(1, std::memory_order_relaxed);
+    retain_node(parent);
     b->parent = parent;
     b->data = data;
     b->bits = bits;
     return b;
+}
+
+// --- Arenas -------------------------------------------------------------------------------------
+
+namespace {
+constexpr std::size_t block_header = (sizeof(ArenaBlock) + 7) & ~std::size_t(7);
+constexpr std::size_t arena_header_bytes = (sizeof(Arena) + 7) & ~std::size_t(7);
+// The first block holds about what the input will need (a decoded term takes 2.5-6 times its
+// encoded size in nodes), within these bounds; later ones double up to the largest size.
+constexpr std::size_t first_block_min = 128, first_block_max = 16 * 1024, largest_block = 1024 * 1024;
+
+#if EDIST_ARENA_POISON
+extern "C" void __asan_poison_memory_region(void const volatile*, std::size_t);
+extern "C" void __asan_unpoison_memory_region(void const volatile*, std::size_t);
+void poison(void* p, std::size_t n) noexcept { __asan_poison_memory_region(p, n); }
+void unpoison_block(ArenaBlock* b, std::size_t n) noexcept { __asan_unpoison_memory_region(b, n); }
+#endif
+
+ArenaBlock* new_block(Arena* a, std::size_t payload) {
+    std::uint8_t cls;
+    auto* b = static_cast<ArenaBlock*>(alloc_raw(block_header + payload, cls));
+    b->arena = a;
+    b->pool_class = cls;
+    return b;
+}
+} // namespace
+
+#if EDIST_ARENA_POISON
+void ArenaBuilder::unpoison(void* p, std::size_t n) noexcept { __asan_unpoison_memory_region(p, n); }
+#endif
+
+void* ArenaBuilder::alloc_slow(std::size_t bytes) {
+    if (!a_) {
+        std::size_t payload = std::clamp(4 * hint_ + 64, first_block_min, first_block_max);
+        payload = std::max(payload, bytes);
+        std::uint8_t cls;
+        void* raw = alloc_raw(block_header + arena_header_bytes + payload, cls);
+        auto* block = static_cast<ArenaBlock*>(raw);
+        auto* a = new (static_cast<char*>(raw) + block_header) Arena();
+        block->arena = a;
+        block->next = nullptr;
+        block->pool_class = cls;
+        a->current = a->blocks = block;
+        a->bump = reinterpret_cast<char*>(a) + arena_header_bytes;
+        a->limit = a->bump + payload;
+        a->next_block = std::max<std::size_t>(2 * payload, 4096);
+        a_ = a;
+#if EDIST_ARENA_POISON
+        poison(a->bump, payload);
+#endif
+        return alloc(bytes);
+    }
+    if (bytes > a_->next_block / 4) {
+        // A large node gets a block of its own; the current block keeps serving small ones.
+        ArenaBlock* b = new_block(a_, bytes);
+        b->next = a_->blocks;
+        a_->blocks = b;
+        block_ = b;
+        return reinterpret_cast<char*>(b) + block_header;
+    }
+    ArenaBlock* b = new_block(a_, a_->next_block);
+    b->next = a_->blocks;
+    a_->blocks = b;
+    a_->current = b;
+    a_->bump = reinterpret_cast<char*>(b) + block_header;
+    a_->limit = a_->bump + a_->next_block;
+#if EDIST_ARENA_POISON
+    poison(a_->bump, a_->next_block);
+#endif
+    a_->next_block = std::min(2 * a_->next_block, largest_block);
+    return alloc(bytes);
+}
+
+BinaryNode* ArenaBuilder::sub_binary(Node* owner, const std::uint8_t* data, std::size_t bits) {
+    auto* b = make<BinaryNode>(sizeof(BinaryNode));
+    b->parent = owner;
+    b->data = data;
+    b->bits = bits;
+    if (!a_->owner) {
+        retain_node(owner);
+        a_->owner = owner;
+    }
+    return b;
+}
+
+void ArenaBuilder::add_finalizer(Node* n) {
+    auto* f = new (alloc(sizeof(ArenaFinalizer))) ArenaFinalizer{n, a_->finalizers};
+    a_->finalizers = f;
 }
 
 namespace {
@@ -163,10 +252,40 @@ private:
 
 } // namespace detail
 
-// Drops a child's reference without recursing: a child that dies is queued instead.
+// Frees an arena's memory, `a` included.
+static void free_arena_blocks(detail::Arena* a) noexcept {
+    // The first block, which holds `a` itself, is the last in the list.
+    for (detail::ArenaBlock* b = a->blocks; b;) {
+        detail::ArenaBlock* next = b->next;
+        detail::free_node(b, b->pool_class);
+        b = next;
+    }
+}
+
+// Drops a reference without recursing: a node that dies is queued instead.
+static void drop_node(detail::Node* n, detail::NodeStack& stack) noexcept {
+    n = detail::counted(n);
+    if (n->rc.fetch_sub(1, std::memory_order_acq_rel) == 1) stack.push(n);
+}
 static void drop_child(Term& t, detail::NodeStack& stack) noexcept {
-    if (detail::Node* n = TermAccess::steal(t))
-        if (n->rc.fetch_sub(1, std::memory_order_acq_rel) == 1) stack.push(n);
+    if (detail::Node* n = TermAccess::steal(t)) drop_node(n, stack);
+}
+
+// Frees an arena whose last reference is gone: only the nodes that own memory are visited.
+static void destroy_arena(detail::Arena* a, detail::NodeStack& stack) noexcept {
+    using namespace detail;
+    for (ArenaFinalizer* f = a->finalizers; f; f = f->next) {
+        if (f->node->tag == Tag::Fun) {
+            auto* fn = static_cast<FunNode*>(f->node);
+            for (Term& v : fn->fun.free_vars) TermAccess::forget(v); // arena-internal: uncounted
+            fn->~FunNode();
+        } else {
+            static_cast<BigNode*>(f->node)->~BigNode();
+        }
+    }
+    Node* owner = a->owner;
+    free_arena_blocks(a);
+    if (owner) drop_node(owner, stack);
 }
 
 void detail::destroy(Node* first) noexcept {
@@ -203,7 +322,7 @@ void detail::destroy(Node* first) noexcept {
         }
         case Tag::Binary: {
             auto* b = static_cast<BinaryNode*>(n);
-            if (b->parent && b->parent->rc.fetch_sub(1, std::memory_order_acq_rel) == 1) stack.push(b->parent);
+            if (b->parent) drop_node(b->parent, stack);
             std::uint8_t cls = b->pool_class;
             b->~BinaryNode();
             free_node(b, cls);
@@ -222,18 +341,34 @@ void detail::destroy(Node* first) noexcept {
         case Tag::Pid: delete static_cast<PidNode*>(n); break;
         case Tag::Port: delete static_cast<PortNode*>(n); break;
         case Tag::Ref: delete static_cast<RefNode*>(n); break;
-        case Tag::Nil: delete static_cast<OwnedBytes*>(n); break;
+        case Tag::Nil:
+            if (n->pool_class == arena_header)
+                destroy_arena(static_cast<Arena*>(n), stack);
+            else
+                delete static_cast<OwnedBytes*>(n);
+            break;
         default: break; // inline tags never own a node
         }
     }
 }
 
+void detail::release_node(Node* n) noexcept {
+    n = counted(n);
+    if (n->rc.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    auto* a = static_cast<Arena*>(n);
+    if (n->pool_class == arena_header && !a->finalizers && !a->owner) {
+        free_arena_blocks(a); // the common case needs no stack
+        return;
+    }
+    destroy(n);
+}
+
 void Term::retain() const noexcept {
-    if (detail::is_heap(tag_)) v_.p->rc.fetch_add(1, std::memory_order_relaxed);
+    if (detail::is_heap(tag_)) detail::retain_node(v_.p);
 }
 
 void Term::release() noexcept {
-    if (detail::is_heap(tag_) && v_.p->rc.fetch_sub(1, std::memory_order_acq_rel) == 1) detail::destroy(v_.p);
+    if (detail::is_heap(tag_)) detail::release_node(v_.p);
 }
 
 // --- Construction ---------------------------------------------------------------------------

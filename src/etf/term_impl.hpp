@@ -8,17 +8,75 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <utility>
+
+// AddressSanitizer cannot see the nodes inside an arena block: poison what is not handed out.
+#if defined(__SANITIZE_ADDRESS__)
+#define EDIST_ARENA_POISON 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDIST_ARENA_POISON 1
+#endif
+#endif
+#ifndef EDIST_ARENA_POISON
+#define EDIST_ARENA_POISON 0
+#endif
 
 namespace edist::detail {
 
 struct Node {
+    // The reference count; for a node inside an arena (pool_class == in_arena), which has no
+    // count of its own, the distance in 8-byte units back to the start of its ArenaBlock.
     std::atomic<std::uint32_t> rc{1};
     Tag tag;
-    // Which free list the node's memory goes back to (0: the general heap). Kept in the node
-    // because a container's size need not say how much was allocated for it.
+    // Which free list the node's memory goes back to (0: the general heap), or one of the two
+    // arena markers below. Kept in the node because a container's size need not say how much
+    // was allocated for it.
     std::uint8_t pool_class = 0;
     explicit Node(Tag t) noexcept : tag(t) {}
 };
+
+// --- Arenas: all the nodes of one decoded term ------------------------------------------------
+//
+// The decoder allocates every node of a term from one arena: a chain of blocks with a bump
+// pointer. The nodes inside have no counts of their own, and the references between them are not
+// counted either; every reference from outside (the decoded root, a sub-term copied out of it)
+// counts on the arena instead, so a sub-term keeps the whole arena alive and dropping the last
+// reference frees it at once, without visiting the nodes. Only nodes that own memory of their own
+// (big integers, funs) are finalised one by one, and a shared input buffer is released once.
+inline constexpr std::uint8_t in_arena = 0xFF;     // a node inside an arena
+inline constexpr std::uint8_t arena_header = 0xFE; // the Arena itself (tag Nil)
+
+struct Arena;
+struct ArenaBlock {
+    Arena* arena;
+    ArenaBlock* next;
+    std::uint8_t pool_class; // how the block was allocated (alloc_raw's size classes)
+};
+struct ArenaFinalizer {
+    Node* node; // an in-arena BigNode or FunNode whose destructor must run
+    ArenaFinalizer* next;
+};
+struct Arena : Node {
+    char* bump;
+    char* limit;
+    ArenaBlock* current;  // the block `bump` points into
+    ArenaBlock* blocks;   // every block, the first one (holding this header) last
+    ArenaFinalizer* finalizers = nullptr;
+    Node* owner = nullptr;   // holds one reference: the input buffer sub-binaries point into
+    std::size_t next_block;  // size of the next bump block
+    Arena() noexcept : Node(Tag::Nil) { pool_class = arena_header; }
+};
+
+inline Arena* arena_of(const Node* n) noexcept {
+    auto* block = reinterpret_cast<const ArenaBlock*>(reinterpret_cast<const char*>(n) -
+                                                      std::size_t(n->rc.load(std::memory_order_relaxed)) * 8);
+    return block->arena;
+}
+// The node whose count stands for references to `n`.
+inline Node* counted(Node* n) noexcept { return n->pool_class == in_arena ? arena_of(n) : n; }
+inline void retain_node(Node* n) noexcept { counted(n)->rc.fetch_add(1, std::memory_order_relaxed); }
+void release_node(Node* n) noexcept;
 
 // A bit string. Its bytes are either stored right after the node (`parent == nullptr`) or
 // belong to `parent`, a node that owns a larger buffer (another Binary, or an OwnedBytes).
@@ -95,6 +153,72 @@ BinaryNode* alloc_sub_binary(Node* parent, const std::uint8_t* data, std::size_t
 // that dropping a deeply nested term never recurses.
 void destroy(Node* n) noexcept;
 
+// Building an arena; used by the decoder. The arena is made on the first allocation, with a
+// first block sized from `input_bytes`. Until release() or take(), the builder holds the arena's
+// one reference.
+class ArenaBuilder {
+public:
+    explicit ArenaBuilder(std::size_t input_bytes) noexcept : hint_(input_bytes) {}
+    ArenaBuilder(const ArenaBuilder&) = delete;
+    ArenaBuilder& operator=(const ArenaBuilder&) = delete;
+    ~ArenaBuilder() { release(); }
+
+    // Memory for a node of `bytes` bytes (8-byte aligned); mark() it once constructed.
+    void* alloc(std::size_t bytes) {
+        bytes = (bytes + 7) & ~std::size_t(7);
+        if (a_ && static_cast<std::size_t>(a_->limit - a_->bump) >= bytes) {
+            void* p = a_->bump;
+            a_->bump += bytes;
+            block_ = a_->current;
+#if EDIST_ARENA_POISON
+            unpoison(p, bytes);
+#endif
+            return p;
+        }
+        return alloc_slow(bytes);
+    }
+    template <class N>
+    N* mark(N* n) noexcept {
+        n->pool_class = in_arena;
+        n->rc.store(static_cast<std::uint32_t>((reinterpret_cast<char*>(n) - reinterpret_cast<char*>(block_)) / 8),
+                    std::memory_order_relaxed);
+        return n;
+    }
+    template <class N, class... Args>
+    N* make(std::size_t bytes, Args&&... args) {
+        return mark(new (alloc(bytes)) N(std::forward<Args>(args)...));
+    }
+    TupleNode* tuple(std::uint32_t n) { return make<TupleNode>(sizeof(TupleNode) + std::size_t(n) * sizeof(Term), n); }
+    ListNode* list(std::uint32_t n) { return make<ListNode>(sizeof(ListNode) + std::size_t(n) * sizeof(Term), n); }
+    MapNode* map(std::uint32_t n) { return make<MapNode>(sizeof(MapNode) + std::size_t(n) * 2 * sizeof(Term), n); }
+    BinaryNode* binary(std::size_t bits) {
+        auto* b = make<BinaryNode>(sizeof(BinaryNode) + (bits + 7) / 8);
+        b->bits = bits;
+        b->data = b->inline_bytes();
+        return b;
+    }
+    // Points into `owner`'s storage; the arena takes one reference on owner for all of them.
+    BinaryNode* sub_binary(Node* owner, const std::uint8_t* data, std::size_t bits);
+    // A node whose destructor must run when the arena dies (BigNode, FunNode).
+    void add_finalizer(Node* n);
+
+    // Hands the arena's reference over to the caller (the decoded root); nullptr if none.
+    Arena* take() noexcept { return std::exchange(a_, nullptr); }
+    // Drops the builder's reference, freeing the arena unless something else holds it.
+    void release() noexcept {
+        if (Arena* a = take()) release_node(a);
+    }
+
+private:
+    void* alloc_slow(std::size_t bytes);
+#if EDIST_ARENA_POISON
+    static void unpoison(void* p, std::size_t n) noexcept;
+#endif
+    Arena* a_ = nullptr;
+    ArenaBlock* block_ = nullptr; // the block of the last allocation
+    std::size_t hint_;
+};
+
 // Sorts a freshly built map's pairs by key. Returns false if two keys are equal (=:=), in
 // which case the map node is left sorted but with the duplicate still present.
 bool sort_map(MapNode* m) noexcept;
@@ -132,6 +256,11 @@ struct TermAccess {
     }
     template <class T>
     static T* as(const Term& t) noexcept { return static_cast<T*>(t.v_.p); }
+    // Makes `t` [] without dropping what it referred to: for a slot inside an arena, whose
+    // reference was never counted.
+    static void forget(Term& t) noexcept { t.tag_ = Tag::Nil; }
+    // Points `t`, an uncounted slot inside an arena, at another node of the same arena.
+    static void repoint(Term& t, Node* n) noexcept { t.v_.p = n; }
 };
 
 } // namespace edist::detail

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace edist;
@@ -359,6 +360,127 @@ TEST(EtfDecodeAt, SharesWithOwnerWhenBytesLieInside) {
     std::size_t off = 0;
     Term t = *etf::decode_at(span, off, {}, &owner);
     EXPECT_EQ(t.as_binary().data(), span.data() + 5);
+}
+
+// --- Arena lifetime -------------------------------------------------------------------------
+// A decoded term's nodes share one arena; these check that whatever is copied out of it stays
+// valid once the root is gone (run under the asan preset, they also check nothing leaks).
+
+TEST(EtfDecodeArena, SubTermsOutliveTheRoot) {
+    Term original = tuple(list(1, binary("abc"), tuple("x"_a, 2.5)), map({{"k"_a, list(3, 4)}}), string("hi"));
+    Bytes b = etf::encode(original);
+    Term root = ok(b);
+    Term first = root[0];
+    Term inner = root[0].as_list().elements[2];
+    Term value = root[1].as_map().at("k"_a);
+    Term third = root[2];
+    root = Term();
+    b.assign(b.size(), 0); // the input is gone too
+    EXPECT_EQ(first, list(1, binary("abc"), tuple("x"_a, 2.5)));
+    EXPECT_EQ(inner, tuple("x"_a, 2.5));
+    first = Term();
+    EXPECT_EQ(value, list(3, 4));
+    EXPECT_EQ(etf::encode(value), etf::encode(list(3, 4)));
+    EXPECT_EQ(third.as_string(), "hi");
+}
+
+TEST(EtfDecodeArena, SubTermsCopiedIntoOtherTermsKeepTheArena) {
+    Term root = ok(etf::encode(tuple(list(1, 2, 3), binary("payload"))));
+    Term holder = tuple(root[0], list(root[1]));
+    root = Term();
+    EXPECT_EQ(holder, tuple(list(1, 2, 3), list(binary("payload"))));
+    Term copy = holder;
+    holder = Term();
+    EXPECT_EQ(copy[1].as_list().elements[0].as_binary_view(), "payload");
+}
+
+TEST(EtfDecodeArena, SubTermUsedOnAnotherThreadAfterTheRootIsDropped) {
+    Term root = ok(etf::encode(tuple(list(binary("one"), binary("two")), 7)));
+    Term part = root[0];
+    std::thread t([p = std::move(part)]() mutable {
+        for (int i = 0; i < 1000; ++i) {
+            Term copy = p;
+            EXPECT_EQ(copy.as_list().elements[1].as_binary_view(), "two");
+        }
+        p = Term();
+    });
+    root = Term();
+    t.join();
+}
+
+TEST(EtfDecodeArena, FunsAndBigIntegersOutliveTheRoot) {
+    FunData d;
+    d.arity = 1;
+    d.module = "m"_a;
+    d.old_index = Term(BigInt::from_le_bytes(std::vector<std::uint8_t>(12, 0xAB), false));
+    d.old_uniq = 5;
+    d.pid = Term(Pid{"a@b"_a, 1, 2, 3});
+    d.free_vars = {list(1, binary("free")), Term(BigInt::from_le_bytes(std::vector<std::uint8_t>(20, 1), true))};
+    Term big = Term(BigInt::from_le_bytes(std::vector<std::uint8_t>(16, 0xFF), false));
+    Term original = tuple(fun(d), list(big), Term(Ref{"a@b"_a, 1, 2, {4, 5}}), Term(Port{"a@b"_a, 9, 1}));
+    Term root = ok(etf::encode(original));
+    ASSERT_EQ(root, original);
+    Term f = root[0];
+    Term b = root[1].as_list().elements[0];
+    Term r = root[2];
+    root = Term();
+    EXPECT_EQ(f, fun(d));
+    EXPECT_EQ(f.as_fun().free_vars[0], list(1, binary("free")));
+    EXPECT_EQ(b, big);
+    EXPECT_EQ(r, Term(Ref{"a@b"_a, 1, 2, {4, 5}}));
+    FunData copy = f.as_fun(); // copies the free variables out of the arena
+    f = Term();
+    EXPECT_EQ(copy.free_vars[1], d.free_vars[1]);
+}
+
+TEST(EtfDecodeArena, FailuresAfterBigIntegersAndFunsFreeEverything) {
+    FunData d;
+    d.module = "m"_a;
+    d.old_index = 0;
+    d.old_uniq = 0;
+    d.pid = Term(Pid{"a@b"_a, 1, 2, 3});
+    d.free_vars = {list(binary("x"))};
+    Bytes good = etf::encode(tuple(Term(BigInt::from_le_bytes(std::vector<std::uint8_t>(16, 7), false)), fun(d), 1));
+    // Cut short and with a bad last byte: the big integer and the fun are built, then it fails.
+    Bytes cut(good.begin(), good.end() - 1);
+    EXPECT_NE(err(cut), "");
+    Bytes bad = good;
+    bad[bad.size() - 2] = 200;
+    EXPECT_NE(err(bad).find("unknown tag 200"), std::string::npos);
+}
+
+TEST(EtfDecodeArena, BinaryTakenFromADecodedTermCanBeDecodedAndDropped) {
+    // A term whose binary holds another encoded term with a large (shared) binary inside.
+    Bytes inner = etf::encode(tuple("in"_a, binary(std::string(300, 'z'))));
+    Term outer = ok(etf::encode(tuple(binary(inner), 1)), {});
+    Term payload = outer[0];
+    outer = Term();
+    Term decoded = *etf::decode(payload);
+    payload = Term();
+    Term big = decoded[1];
+    decoded = Term();
+    EXPECT_EQ(big.as_binary_view(), std::string(300, 'z'));
+    // The same from a binary Term, so the outer term's binaries are shared in turn.
+    Term input = binary(etf::encode(tuple(binary(inner), binary(std::string(100, 'q')))));
+    Term again = *etf::decode(input);
+    input = Term();
+    Term nested = *etf::decode(again[0]);
+    again = Term();
+    EXPECT_EQ(nested[1].as_binary_view(), std::string(300, 'z'));
+}
+
+TEST(EtfDecodeArena, LargeTermsSpanSeveralBlocks) {
+    std::vector<Term> items;
+    for (int i = 0; i < 20'000; ++i) items.push_back(tuple(i, binary(std::to_string(i))));
+    items.push_back(binary(std::string(200'000, 'b'))); // larger than a block: a block of its own
+    Term original = list_from(items);
+    Term root = ok(etf::encode(original));
+    EXPECT_EQ(root, original);
+    Term last = root.as_list().elements[20'000];
+    Term some = root.as_list().elements[12'345];
+    root = Term();
+    EXPECT_EQ(last.as_binary().size(), 200'000u);
+    EXPECT_EQ(some, tuple(12'345, binary("12345")));
 }
 
 // --- Compressed terms -----------------------------------------------------------------------
