@@ -6,6 +6,8 @@
 #include <edist/atom.hpp>
 #include <edist/error.hpp>
 
+#include "etf/atom_table.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -18,16 +20,16 @@
 #include <vector>
 
 namespace edist {
+
+std::atomic<detail::AtomEntry*> detail::atom_chunks[detail::atom_max_chunks]{};
+
 namespace {
 
-struct Entry {
-    const char* data;
-    std::uint32_t len;
-};
+using Entry = detail::AtomEntry;
 
-constexpr std::size_t chunk_bits = 12;
-constexpr std::size_t chunk_size = std::size_t(1) << chunk_bits;
-constexpr std::size_t max_chunks = 4096; // 16,777,216 atoms: far above any sane limit
+constexpr std::size_t chunk_bits = detail::atom_chunk_bits;
+constexpr std::size_t chunk_size = detail::atom_chunk_size;
+constexpr std::size_t max_chunks = detail::atom_max_chunks;
 constexpr std::size_t hard_limit = chunk_size * max_chunks;
 
 std::uint64_t hash_bytes(std::string_view s) noexcept {
@@ -52,7 +54,7 @@ public:
     }
 
     Entry entry(std::uint32_t index) const noexcept {
-        Entry* chunk = chunks_[index >> chunk_bits].load(std::memory_order_acquire);
+        Entry* chunk = detail::atom_chunks[index >> chunk_bits].load(std::memory_order_acquire);
         return chunk[index & (chunk_size - 1)];
     }
 
@@ -88,11 +90,11 @@ private:
         auto index = static_cast<std::uint32_t>(count_.load(std::memory_order_relaxed));
         const char* stored = store(name);
         std::size_t c = index >> chunk_bits;
-        Entry* chunk = chunks_[c].load(std::memory_order_relaxed);
+        Entry* chunk = detail::atom_chunks[c].load(std::memory_order_relaxed);
         if (!chunk) {
             owned_chunks_.push_back(std::make_unique<Entry[]>(chunk_size));
             chunk = owned_chunks_.back().get();
-            chunks_[c].store(chunk, std::memory_order_release);
+            detail::atom_chunks[c].store(chunk, std::memory_order_release);
         }
         chunk[index & (chunk_size - 1)] = Entry{stored, static_cast<std::uint32_t>(name.size())};
         index_.emplace(std::string_view(stored, name.size()), index);
@@ -100,24 +102,30 @@ private:
         return index;
     }
 
+    // Stores the text after its SMALL_ATOM_UTF8_EXT header (when it fits one), so that the
+    // encoder copies an atom in one go; blocks keep 16 bytes of zeroed slack at their end, so
+    // the encoder may always read 16 bytes from the header.
     const char* store(std::string_view name) {
-        constexpr std::size_t block = 64 * 1024;
-        if (name.empty()) return "";
-        if (arena_left_ < name.size()) {
-            arenas_.push_back(std::make_unique<char[]>(block));
+        constexpr std::size_t block = 64 * 1024, slack = 16;
+        std::size_t need = name.size() + 2;
+        if (arena_left_ < need) {
+            arenas_.push_back(std::make_unique<char[]>(block + slack)); // zeroed
             arena_next_ = arenas_.back().get();
             arena_left_ = block;
         }
         char* p = arena_next_;
-        std::memcpy(p, name.data(), name.size());
-        arena_next_ += name.size();
-        arena_left_ -= name.size();
-        return p;
+        if (name.size() <= 255) {
+            p[0] = static_cast<char>(119); // SMALL_ATOM_UTF8_EXT
+            p[1] = static_cast<char>(name.size());
+        }
+        if (!name.empty()) std::memcpy(p + 2, name.data(), name.size());
+        arena_next_ += need;
+        arena_left_ -= need;
+        return p + 2;
     }
 
     std::shared_mutex mutex_;
     std::unordered_map<std::string_view, std::uint32_t> index_;
-    std::array<std::atomic<Entry*>, max_chunks> chunks_{};
     std::vector<std::unique_ptr<Entry[]>> owned_chunks_;
     std::vector<std::unique_ptr<char[]>> arenas_;
     char* arena_next_ = nullptr;
@@ -172,7 +180,10 @@ Atom::Atom(std::string_view utf8) {
 }
 
 std::string_view Atom::name() const noexcept {
-    Entry e = table().entry(index_);
+    Entry* chunk = detail::atom_chunks[index_ >> chunk_bits].load(std::memory_order_acquire);
+    if (!chunk) [[unlikely]] // only before the table exists: a predefined atom
+        return table().entry(index_), name();
+    Entry e = chunk[index_ & (chunk_size - 1)];
     return {e.data, e.len};
 }
 

@@ -1,6 +1,7 @@
 // ETF decoding (binary_to_term): one pass over the bytes, heap nodes built in place, and an
 // explicit stack of open containers instead of recursion, so hostile nesting costs heap, not
 // the C++ stack. Scalars are in decode_scalar.cpp.
+#include "etf/atom_table.hpp"
 #include "etf/decoder.hpp"
 
 #include <zlib.h>
@@ -239,11 +240,15 @@ bool keys_plainly_ascending(edist::detail::MapNode* m) noexcept {
     std::uint32_t n = m->size;
     NodeTag kind = TermAccess::tag(kv[0]);
     if (kind == NodeTag::Atom) {
-        std::string_view prev = Atom::from_index(TermAccess::atom_index(kv[0])).name();
+        auto name = [](const Term& k) {
+            edist::detail::AtomEntry e = edist::detail::atom_entry(Atom::from_index(TermAccess::atom_index(k)));
+            return std::string_view(e.data, e.len);
+        };
+        std::string_view prev = name(kv[0]);
         for (std::uint32_t i = 1; i < n; ++i) {
             const Term& k = kv[2 * i];
             if (TermAccess::tag(k) != NodeTag::Atom) return false;
-            std::string_view cur = Atom::from_index(TermAccess::atom_index(k)).name();
+            std::string_view cur = name(k);
             if (compare_names(prev, cur) >= 0) return false;
             prev = cur;
         }

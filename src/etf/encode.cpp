@@ -6,6 +6,7 @@
 // an explicit stack, like the decoder.
 #include <edist/etf.hpp>
 
+#include "etf/atom_table.hpp"
 #include "etf/codec_internal.hpp"
 #include "etf/term_impl.hpp"
 
@@ -31,6 +32,7 @@ struct SizeSink {
     void u32(std::uint32_t) noexcept { n += 4; }
     void u64(std::uint64_t) noexcept { n += 8; }
     void bytes(const void*, std::size_t k) noexcept { n += k; }
+    void copy16(const void*, std::size_t k) noexcept { n += k; }
     std::size_t mark() const noexcept { return n; }
     void patch32(std::size_t, std::uint32_t) noexcept {}
 };
@@ -81,6 +83,12 @@ struct GrowSink {
         if (k) std::memcpy(w, p, k);
         w += k;
     }
+    // k <= 16 bytes from `p`, where 16 may be read: one fixed-size copy, no call.
+    void copy16(const void* p, std::size_t k) {
+        room(16);
+        std::memcpy(w, p, 16);
+        w += k;
+    }
     // Large binaries go in with insert(), which copies once; resize() would first zero the
     // space, a third again as much work for a megabyte.
     static constexpr std::size_t big_run = 16 * 1024;
@@ -102,15 +110,17 @@ struct GrowSink {
 
 template <class Sink>
 void emit_atom(Sink& s, Atom a) {
-    std::string_view name = a.name();
-    if (name.size() <= 255) {
-        s.u8(SMALL_ATOM_UTF8_EXT);
-        s.u8(static_cast<std::uint8_t>(name.size()));
+    edist::detail::AtomEntry e = edist::detail::atom_entry(a);
+    if (e.len <= 14) {
+        // The table keeps the encoded form (119, length, text) with 16 readable bytes.
+        s.copy16(e.data - 2, e.len + 2);
+    } else if (e.len <= 255) {
+        s.bytes(e.data - 2, e.len + 2);
     } else {
         s.u8(ATOM_UTF8_EXT);
-        s.u16(static_cast<std::uint16_t>(name.size()));
+        s.u16(static_cast<std::uint16_t>(e.len));
+        s.bytes(e.data, e.len);
     }
-    s.bytes(name.data(), name.size());
 }
 
 template <class Sink>
