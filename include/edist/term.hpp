@@ -3,7 +3,9 @@
 // A Term is 16 bytes. Atoms, integers that fit 64 bits, floats, [] and external funs
 // (`fun M:F/A`) live inline; everything else is an immutable, reference-counted node, so
 // copying a Term is a pointer copy plus an atomic increment and Terms may be shared freely
-// between threads. Binaries decoded from a buffer point into that buffer instead of copying it.
+// between threads. Binaries decoded from a buffer point into that buffer instead of copying it,
+// and a decoded term's nodes share one block and one count: a sub-term kept after the decoded
+// term is dropped keeps that block alive (docs/TERMS.md).
 #pragma once
 
 #include <edist/atom.hpp>
