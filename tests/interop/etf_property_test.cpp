@@ -121,8 +121,12 @@ public:
         }
         default: {
             if (below(10) == 0) {
+                // Up to 32 keys: OTP 25 orders two maps of more keys (its hash maps) differently
+                // from one run to the next when the keys are of mixed kinds (seen: seed 4242,
+                // the same bytes sorted two ways by successive erl runs), so only maps it keeps
+                // flat have an order to check against.
                 std::vector<std::pair<Term, Term>> kv;
-                for (int n = 0; n < 40; ++n) kv.emplace_back(key([&] { return dense_leaf(); }), dense_leaf());
+                for (int n = 0; n < 32; ++n) kv.emplace_back(key([&] { return dense_leaf(); }), dense_leaf());
                 return map_from(std::move(kv));
             }
             return tuple(dense(depth - 1));
