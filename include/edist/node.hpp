@@ -32,6 +32,8 @@ namespace edist {
 
 class Mailbox;
 class Node;
+class Resolver;  // <edist/transport.hpp>
+class Transport; // <edist/transport.hpp>
 
 enum class LogLevel { debug, info, warning, error };
 
@@ -53,6 +55,19 @@ struct NodeOptions {
     std::uint16_t epmd_port = epmd::default_epmd_port();
     bool embedded_epmd = true;
     bool register_with_epmd = true;
+    // How node names become addresses (default: epmd, as the three options above say; or
+    // static_resolver(port) to run without epmd) and how bytes move (default: TCP). See
+    // <edist/transport.hpp> and docs/TRANSPORT.md.
+    std::shared_ptr<Resolver> resolver;
+    std::shared_ptr<Transport> transport;
+    // Back-pressure, per connection (OTP's dist_buf_busy_limit, erl +zdbbl, 1 MB): while more
+    // than this many bytes wait to be written to a peer, a plain thread sending to it
+    // (Node::send, Mailbox::send) blocks until they drain below the limit or the connection
+    // goes down. Senders on the node's own threads (coroutine processes, async handlers) are
+    // never blocked; for them dist_buf_max is the last resort: a connection with more unwritten
+    // bytes than that when a message is queued is closed (nodedown reason system_limit).
+    std::size_t dist_buf_busy_limit = std::size_t(1) << 20;
+    std::size_t dist_buf_max = std::size_t(64) << 20;
     std::chrono::milliseconds net_ticktime = std::chrono::seconds(60);
     std::chrono::milliseconds net_setuptime = std::chrono::seconds(7);
     // Threads the node runs when it owns its io_context.
@@ -97,8 +112,10 @@ public:
     bool unexport_function(std::string_view module, std::string_view function, unsigned arity);
     std::optional<Pid> whereis(Atom name) const;
 
-    // Messages. Sending never blocks on the network; a message to an unreachable node is
-    // dropped, as in Erlang. `from` is the sending pid when the peer should see one.
+    // Messages. A message to an unreachable node is dropped, as in Erlang. `from` is the
+    // sending pid when the peer should see one. Sending from a plain thread blocks while the
+    // connection to the peer is busy (NodeOptions::dist_buf_busy_limit); from the node's own
+    // threads it never blocks.
     void send(const Pid& to, Term message, std::optional<Pid> from = std::nullopt);
     void send(Atom name, Atom node, Term message, std::optional<Pid> from = std::nullopt); // {Name, Node} ! Msg
     void send(Atom name, Term message); // to a locally registered name
@@ -110,6 +127,9 @@ public:
     bool connect(Atom node, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     void disconnect(Atom node);
     std::vector<Atom> nodes() const; // connected nodes, visible and hidden
+    // Bytes waiting to be written to `node` (0 without a connection), like the queue_size of
+    // an OTP distribution port: what dist_buf_busy_limit is compared with.
+    std::size_t dist_queue_size(Atom node) const;
 
     // nodeup/nodedown callbacks; returns an id for unmonitor_nodes.
     std::uint64_t monitor_nodes(std::function<void(const NodeEvent&)> callback);

@@ -24,12 +24,10 @@ std::pair<std::string, std::string> split_node(std::string_view n) {
 
 } // namespace
 
-Connection::Connection(Node::Impl& node, Atom peer)
+Connection::Connection(Node::Impl& node, Atom peer, Strand strand)
     : node_(node),
       node_ref_(node.weak_self.lock()),
-      strand_(asio::make_strand(*node.io)),
-      socket_(strand_),
-      resolver_(strand_),
+      strand_(std::move(strand)),
       handshake_timer_(strand_),
       tick_timer_(strand_),
       peer_(peer),
@@ -61,13 +59,39 @@ std::vector<dist::Signal> Connection::take_pending() {
     return std::move(pending_);
 }
 
-void Connection::send(dist::Signal signal) {
+std::size_t Connection::queue_size() const {
+    std::lock_guard lock(mutex_);
+    return out_.size() + in_flight_;
+}
+
+// Whether the caller is one of the threads running the node's io_context, which must never
+// block (a coroutine process, a handler, this connection's own strand).
+bool Connection::on_node_thread() const { return node_.io->get_executor().running_in_this_thread(); }
+
+void Connection::send(dist::Signal signal, bool may_block) {
     std::unique_lock lock(mutex_);
     switch (state_) {
     case State::closed: return;
     case State::connecting:
     case State::handshaking: pending_.push_back(std::move(signal)); return;
     case State::up: break;
+    }
+    const std::size_t busy = node_.options.dist_buf_busy_limit;
+    if (may_block && out_.size() + in_flight_ > busy && !on_node_thread()) {
+        // The peer is slow (or stopped): hold this thread back, as BEAM suspends a process
+        // that sends on a busy distribution port. The bytes already queued are being written.
+        ++blocked_senders_;
+        drain_cv_.wait(lock, [&] { return state_ == State::closed || out_.size() + in_flight_ <= busy; });
+        --blocked_senders_;
+        if (state_ == State::closed) return;
+    }
+    if (out_.size() + in_flight_ > node_.options.dist_buf_max) {
+        // Senders that may not block kept queuing: bounded memory wins over the connection.
+        std::size_t queued = out_.size() + in_flight_;
+        lock.unlock();
+        fail(atom("system_limit"), "closing the connection to " + std::string(peer_.name()) + ": " +
+                                       std::to_string(queued) + " bytes wait to be written (dist_buf_max)");
+        return;
     }
     sender_->encode(signal, out_);
     if (!write_pending_) {
@@ -90,24 +114,38 @@ void Connection::queue_bytes(std::span<const std::uint8_t> bytes) {
 
 // Strand. Writes whatever accumulated while the previous write was in flight, in one go.
 void Connection::do_write() {
+    bool wake;
     {
         std::lock_guard lock(mutex_);
+        wake = blocked_senders_ > 0 && out_.size() <= node_.options.dist_buf_busy_limit;
+        in_flight_ = 0;
         if (state_ == State::closed || out_.empty()) {
             write_pending_ = false;
-            return;
+        } else {
+            writing_.clear();
+            writing_.swap(out_);
+            in_flight_ = writing_.size();
+            written_ = 0;
+            wrote_since_tick_ = true;
         }
-        writing_.clear();
-        writing_.swap(out_);
-        wrote_since_tick_ = true;
     }
-    asio::async_write(socket_, asio::buffer(writing_),
-                      asio::bind_executor(strand_, [self = shared_from_this()](const std::error_code& ec, std::size_t) {
-                          if (ec) {
-                              self->fail(atom("connection_closed"), "writing to " + std::string(self->peer_.name()) + " failed: " + ec.message());
-                              return;
-                          }
-                          self->do_write();
-                      }));
+    if (wake) drain_cv_.notify_all();
+    if (in_flight_ != 0) write_some(); // in_flight_ is written on this strand only
+}
+
+void Connection::write_some() {
+    stream_->async_write_some(asio::buffer(writing_.data() + written_, writing_.size() - written_),
+                              [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_written(ec, n); });
+}
+
+void Connection::on_written(const std::error_code& ec, std::size_t n) {
+    if (ec) {
+        fail(atom("connection_closed"), "writing to " + std::string(peer_.name()) + " failed: " + ec.message());
+        return;
+    }
+    written_ += n;
+    if (written_ < writing_.size()) write_some();
+    else do_write();
 }
 
 // --- Setting up -----------------------------------------------------------------------------
@@ -120,9 +158,11 @@ handshake::Config Connection::handshake_config() const {
     cfg.offer = offered_flags(node_.options.hidden);
     cfg.setup_time = node_.options.net_setuptime;
     cfg.name_mode = node_.options.long_names ? handshake::NameMode::longnames : handshake::NameMode::shortnames;
+    cfg.framing = stream_ && stream_->handshake_len32() ? handshake::Framing::len32 : handshake::Framing::len16;
     return cfg;
 }
 
+// The resolver says where the peer listens (epmd by default), then the transport dials.
 void Connection::start_outgoing() {
     outgoing_ = true;
     asio::post(strand_, [self = shared_from_this()] {
@@ -131,39 +171,21 @@ void Connection::start_outgoing() {
             self->fail(atom("badarg"), "node name " + std::string(self->peer_.name()) + " has no host part");
             return;
         }
-        epmd::ClientOptions opts;
-        opts.host = host;
-        opts.port = self->node_.options.epmd_port;
-        opts.timeout = self->node_.options.net_setuptime;
-        epmd::async_port_please(*self->node_.io, alive, opts, [self](Result<std::optional<epmd::NodeInfo>> r) {
-            asio::post(self->strand_, [self, r = std::move(r)]() mutable { self->resolved(std::move(r)); });
-        });
+        self->node_.resolver->async_address_please(
+            *self->node_.io, alive, host, self->node_.options.net_setuptime, [self](Result<NodeAddress> r) {
+                asio::post(self->strand_, [self, r = std::move(r)]() mutable { self->resolved(std::move(r)); });
+            });
     });
 }
 
-void Connection::resolved(Result<std::optional<epmd::NodeInfo>> info) {
+void Connection::resolved(Result<NodeAddress> address) {
     if (is_closed()) return;
-    if (!info) {
-        fail(atom("nodedown"), "cannot look " + std::string(peer_.name()) + " up in epmd: " + info.error().what());
+    if (!address) {
+        fail(address.error().reason(), address.error().what());
         return;
     }
-    if (!*info) {
-        fail(atom("nodedown"), "epmd does not know " + std::string(peer_.name()));
-        return;
-    }
-    std::uint16_t port = (*info)->port;
-    auto [alive, host] = split_node(peer_.name());
-    resolver_.async_resolve(host, std::to_string(port),
-                            [self = shared_from_this()](const std::error_code& ec, asio::ip::tcp::resolver::results_type r) {
-                                if (ec) {
-                                    self->fail(atom("nodedown"), "cannot resolve host: " + ec.message());
-                                    return;
-                                }
-                                asio::async_connect(self->socket_, r,
-                                                    [self](const std::error_code& ec2, const asio::ip::tcp::endpoint&) {
-                                                        self->connected(ec2);
-                                                    });
-                            });
+    stream_ = node_.transport->make_stream(strand_);
+    stream_->async_connect(*address, [self = shared_from_this()](std::error_code ec) { self->connected(ec); });
 }
 
 void Connection::connected(const std::error_code& ec) {
@@ -171,34 +193,12 @@ void Connection::connected(const std::error_code& ec) {
         fail(atom("nodedown"), "cannot connect to " + std::string(peer_.name()) + ": " + ec.message());
         return;
     }
-    std::error_code ignore;
-    socket_.set_option(asio::ip::tcp::no_delay(true), ignore);
     begin_handshake(true);
 }
 
-void Connection::start_incoming(asio::ip::tcp::socket socket) {
+void Connection::start_incoming(std::unique_ptr<Stream> stream) {
     outgoing_ = false;
-    // Move the accepted descriptor onto this connection's strand (the protocol must be read
-    // before release() gives the descriptor up).
-    std::error_code ec;
-    auto local = socket.local_endpoint(ec);
-    if (ec) {
-        fail(atom("connection_closed"), "incoming connection lost before the handshake: " + ec.message());
-        return;
-    }
-    auto protocol = local.protocol();
-    auto fd = socket.release(ec);
-    if (ec) {
-        fail(atom("connection_closed"), "cannot take over an incoming connection: " + ec.message());
-        return;
-    }
-    socket_.assign(protocol, fd, ec);
-    if (ec) {
-        fail(atom("connection_closed"), "cannot take over an incoming connection: " + ec.message());
-        return;
-    }
-    std::error_code ignore;
-    socket_.set_option(asio::ip::tcp::no_delay(true), ignore);
+    stream_ = std::move(stream); // made on strand_ by the acceptor
     asio::post(strand_, [self = shared_from_this()] { self->begin_handshake(false); });
 }
 
@@ -363,10 +363,8 @@ void Connection::kick_write() {
 // --- Running --------------------------------------------------------------------------------
 
 void Connection::read() {
-    socket_.async_read_some(asio::buffer(read_buf_.data(), read_buf_.size()), asio::bind_executor(strand_, [self = shared_from_this()](
-                                                                                       const std::error_code& ec, std::size_t n) {
-                                self->on_read(ec, n);
-                            }));
+    stream_->async_read_some(asio::buffer(read_buf_.data(), read_buf_.size()),
+                             [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void Connection::on_read(const std::error_code& ec, std::size_t n) {
@@ -460,6 +458,7 @@ void Connection::close(Term reason) {
         peer = peer_;
     }
     state_cv_.notify_all();
+    drain_cv_.notify_all();
     bool was_current = false;
     {
         std::lock_guard lock(node_.conns_mutex);
@@ -475,12 +474,9 @@ void Connection::close(Term reason) {
     }
     node_.conns_cv.notify_all();
     asio::post(strand_, [self = shared_from_this()] {
-        std::error_code ignore;
-        self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignore);
-        self->socket_.close(ignore);
+        if (self->stream_) self->stream_->close();
         self->handshake_timer_.cancel();
         self->tick_timer_.cancel();
-        self->resolver_.cancel();
     });
     // Links, monitors and spawn requests towards the peer end with noconnection whether the
     // connection was up or never came up (a monitor of an unreachable node fires at once).
@@ -497,7 +493,7 @@ std::shared_ptr<Connection> Node::Impl::connection_for(Atom node, bool create) {
         auto it = conns.find(node.index());
         if (it != conns.end() && !it->second->is_closed()) return it->second;
         if (!create || stopped) return nullptr;
-        c = std::make_shared<Connection>(*this, node);
+        c = std::make_shared<Connection>(*this, node, asio::make_strand(*io));
         conns[node.index()] = c;
     }
     c->start_outgoing();
@@ -505,27 +501,25 @@ std::shared_ptr<Connection> Node::Impl::connection_for(Atom node, bool create) {
 }
 
 Result<bool> Node::Impl::start_listening() {
-    try {
-        asio::ip::tcp::endpoint ep(asio::ip::make_address(options.listen_address), options.listen_port);
-        acceptor = std::make_unique<asio::ip::tcp::acceptor>(*io);
-        acceptor->open(ep.protocol());
-        acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true));
-        acceptor->bind(ep);
-        acceptor->listen();
-        port = acceptor->local_endpoint().port();
-    } catch (const std::system_error& e) {
-        return Error(atom("eaddrinuse"), "cannot listen for distribution on " + options.listen_address + ":" +
-                                             std::to_string(options.listen_port) + ": " + e.what());
+    std::uint16_t want = options.listen_port;
+    if (want == 0) {
+        auto [alive, h] = split_node(name.name());
+        if (auto p = resolver->listen_port_please(alive, h)) want = *p;
     }
+    auto a = transport->listen(*io, options.listen_address, want);
+    if (!a) return a.error();
+    acceptor = std::move(*a);
+    port = acceptor->port();
     return true;
 }
 
 void Node::Impl::start_accepting() {
-    acceptor->async_accept([this, keep = weak_self](const std::error_code& ec, asio::ip::tcp::socket s) {
+    auto strand = asio::make_strand(*io);
+    acceptor->async_accept(strand, [this, keep = weak_self, strand](std::error_code ec, std::unique_ptr<Stream> s) {
         auto node = keep.lock();
         if (!node || stopped) return;
         if (!ec) {
-            auto c = std::make_shared<Connection>(*this, Atom());
+            auto c = std::make_shared<Connection>(*this, Atom(), strand);
             c->start_incoming(std::move(s));
         } else if (ec == asio::error::operation_aborted) {
             return;
@@ -534,36 +528,12 @@ void Node::Impl::start_accepting() {
     });
 }
 
-Result<bool> Node::Impl::start_epmd() {
-    if (!options.register_with_epmd) {
-        creation = 1;
-        return true;
-    }
-    epmd::NodeInfo info;
-    info.name = std::string(name.name().substr(0, name.name().find('@')));
-    info.port = port;
-    epmd::ClientOptions opts;
-    opts.port = options.epmd_port;
-    opts.timeout = options.net_setuptime;
-    auto reg = epmd::register_node(info, opts);
-    if (!reg && options.embedded_epmd && reg.error().reason() == atom("econnrefused")) {
-        epmd_io = std::make_unique<asio::io_context>();
-        epmd::ServerOptions so;
-        so.port = options.epmd_port;
-        embedded_epmd = std::make_unique<epmd::Server>(*epmd_io, so);
-        auto started = embedded_epmd->start();
-        if (started) {
-            log(LogLevel::info, "no epmd on port " + std::to_string(options.epmd_port) + ": started one in-process");
-            epmd_work.emplace(asio::make_work_guard(*epmd_io));
-            epmd_thread = std::thread([io = epmd_io.get()] { io->run(); });
-        } else {
-            embedded_epmd.reset();
-        }
-        reg = epmd::register_node(info, opts);
-    }
-    if (!reg) return Error(reg.error().reason(), std::string("cannot register with epmd: ") + reg.error().what());
-    creation = reg->creation();
-    registration = std::move(*reg);
+Result<bool> Node::Impl::register_node() {
+    auto [alive, h] = split_node(name.name());
+    auto r = resolver->register_node(*io, alive, h, port, options.net_setuptime);
+    if (!r) return r.error();
+    creation = r->creation;
+    registration = std::move(*r);
     return true;
 }
 

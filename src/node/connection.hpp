@@ -1,4 +1,5 @@
-// One distribution connection: the thin Asio runtime around the sans-I/O handshake and channel.
+// One distribution connection: the thin Asio runtime around the sans-I/O handshake and channel,
+// over whatever Stream the node's Transport makes, to wherever its Resolver says.
 #pragma once
 
 #include "dist/channel.hpp"
@@ -18,15 +19,21 @@ namespace edist {
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
     enum class State { connecting, handshaking, up, closed };
+    using Strand = asio::strand<asio::io_context::executor_type>;
 
-    Connection(Node::Impl& node, Atom peer);
+    // Everything the connection does runs on `strand`, the executor of its stream too.
+    Connection(Node::Impl& node, Atom peer, Strand strand);
     ~Connection();
 
     void start_outgoing();
-    void start_incoming(asio::ip::tcp::socket socket);
+    void start_incoming(std::unique_ptr<Stream> stream);
 
-    // Any thread. Queued until the connection is up; dropped once it is closed.
-    void send(dist::Signal signal);
+    // Any thread. Queued until the connection is up; dropped once it is closed. `may_block`:
+    // when more than dist_buf_busy_limit bytes wait to be written, a caller that is not one of
+    // the node's threads waits until they drain (or the connection ends) before queuing.
+    void send(dist::Signal signal, bool may_block = false);
+    // Bytes encoded and not yet written (the batch being written counts until it is done).
+    std::size_t queue_size() const;
     bool wait_up(std::chrono::milliseconds timeout);
     bool is_up() const;
     bool is_closed() const;
@@ -37,7 +44,7 @@ public:
     std::vector<dist::Signal> take_pending();
 
 private:
-    void resolved(Result<std::optional<epmd::NodeInfo>> info);
+    void resolved(Result<NodeAddress> address);
     void connected(const std::error_code& ec);
     void begin_handshake(bool initiator);
     void handshake_progress();
@@ -49,15 +56,17 @@ private:
     void queue_bytes(std::span<const std::uint8_t> bytes);
     void kick_write();
     void do_write();
+    void write_some();
+    void on_written(const std::error_code& ec, std::size_t n);
+    bool on_node_thread() const;
     void arm_tick();
     void fail(Term reason, std::string why);
     handshake::Config handshake_config() const;
 
     Node::Impl& node_;
     std::shared_ptr<Node> node_ref_; // keeps the node alive while this runs
-    asio::strand<asio::io_context::executor_type> strand_;
-    asio::ip::tcp::socket socket_;
-    asio::ip::tcp::resolver resolver_;
+    Strand strand_;
+    std::unique_ptr<Stream> stream_; // set before the first operation; strand-only after
     asio::steady_timer handshake_timer_;
     asio::steady_timer tick_timer_;
     bool outgoing_ = false;
@@ -68,7 +77,10 @@ private:
     Atom peer_;
     std::vector<dist::Signal> pending_;
     std::vector<std::uint8_t> out_;
+    std::size_t in_flight_ = 0; // bytes of writing_, until the whole batch is written
     bool write_pending_ = false;
+    std::condition_variable drain_cv_; // queue_size fell to the busy limit, or closed
+    unsigned blocked_senders_ = 0;
     std::optional<dist::Sender> sender_;
     bool wrote_since_tick_ = false;
 
@@ -77,6 +89,7 @@ private:
     std::optional<dist::Receiver> receiver_;
     dist::Ticker ticker_;
     std::vector<std::uint8_t> writing_;
+    std::size_t written_ = 0; // of writing_
     std::vector<std::uint8_t> read_buf_ = std::vector<std::uint8_t>(2048);
     std::vector<dist::Message> messages_;
 };

@@ -62,14 +62,14 @@ void Node::Impl::notify(const NodeEvent& event) {
 }
 
 
-void Node::Impl::route(Atom node, dist::Signal signal) {
+void Node::Impl::route(Atom node, dist::Signal signal, bool may_block) {
     if (node == name) {
         deliver_local(signal, name);
         return;
     }
     if (stopped) return;
     auto c = connection_for(node, true);
-    if (c) c->send(std::move(signal));
+    if (c) c->send(std::move(signal), may_block);
 }
 
 // --- Node -----------------------------------------------------------------------------------
@@ -108,6 +108,18 @@ Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, 
         return e;
     }
     impl->host = host;
+    impl->transport = o.transport ? o.transport : tcp_transport();
+    if (o.resolver) {
+        impl->resolver = o.resolver;
+    } else {
+        EpmdResolverOptions ro;
+        ro.port = o.epmd_port;
+        ro.embedded_epmd = o.embedded_epmd;
+        ro.register_node = o.register_with_epmd;
+        // The resolver lives in the Impl it logs through.
+        ro.log = [im = impl.get()](std::string_view line) { im->log(LogLevel::info, line); };
+        impl->resolver = epmd_resolver(std::move(ro));
+    }
     impl->own_io = std::move(own);
     impl->io = impl->own_io ? impl->own_io.get() : io;
     auto c = o.cookie.empty() ? resolve_cookie() : resolve_cookie(o.cookie);
@@ -126,7 +138,7 @@ Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, 
         node->stop();
         return listening.error();
     }
-    auto registered = im.start_epmd();
+    auto registered = im.register_node();
     if (!registered) {
         node->stop();
         return registered.error();
@@ -162,7 +174,7 @@ std::optional<Pid> Node::whereis(Atom n) const {
 }
 
 void Node::send(const Pid& to, Term message, std::optional<Pid> from) {
-    impl_->route(to.node, dist::SendSignal{from, to, std::move(message)});
+    impl_->route(to.node, dist::SendSignal{from, to, std::move(message)}, true);
 }
 
 void Node::send(Atom n, Atom node, Term message, std::optional<Pid> from) {
@@ -173,7 +185,7 @@ void Node::send(Atom n, Atom node, Term message, std::optional<Pid> from) {
     // REG_SEND needs a sender pid; OTP uses the sending process. Without one, a pid of this
     // node that is never alive stands in, as erl_interface's clients do.
     Pid sender = from ? *from : Pid{impl_->name, 0, 0, impl_->creation};
-    impl_->route(node, dist::RegSendSignal{sender, n, std::move(message)});
+    impl_->route(node, dist::RegSendSignal{sender, n, std::move(message)}, true);
 }
 
 void Node::send(Atom n, Term message) {
@@ -186,6 +198,17 @@ std::vector<Atom> Node::nodes() const {
     for (auto& [key, c] : impl_->conns)
         if (c->is_up()) out.push_back(c->peer());
     return out;
+}
+
+std::size_t Node::dist_queue_size(Atom node) const {
+    std::shared_ptr<Connection> c;
+    {
+        std::lock_guard lock(impl_->conns_mutex);
+        auto it = impl_->conns.find(node.index());
+        if (it == impl_->conns.end()) return 0;
+        c = it->second;
+    }
+    return c->queue_size();
 }
 
 bool Node::connect(Atom node, std::chrono::milliseconds timeout) {
@@ -273,17 +296,9 @@ void Node::stop() {
     }
     procs.clear();
     asio::post(*im.io, [&im] {
-        if (im.acceptor) {
-            std::error_code ec;
-            im.acceptor->close(ec);
-        }
+        if (im.acceptor) im.acceptor->close();
     });
-    im.registration.close();
-    if (im.embedded_epmd) {
-        asio::post(*im.epmd_io, [&im] { im.embedded_epmd->stop(); });
-        im.epmd_work.reset();
-        if (im.epmd_thread.joinable()) im.epmd_thread.join();
-    }
+    im.registration.handle.reset(); // unregisters (epmd: and stops an in-process epmd)
     if (im.own_io) {
         im.work.reset();
         // Give pending closes a moment to run on the node's threads, then stop them.

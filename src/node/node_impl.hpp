@@ -6,6 +6,7 @@
 
 #include <edist/exports.hpp>
 #include <edist/node.hpp>
+#include <edist/transport.hpp>
 
 #include <asio.hpp>
 
@@ -45,15 +46,12 @@ struct Node::Impl {
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::vector<std::thread> threads;
 
-    std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
+    // NodeOptions' transport and resolver, or the defaults (TCP; epmd as the options say).
+    std::shared_ptr<Transport> transport;
+    std::shared_ptr<Resolver> resolver;
+    std::unique_ptr<Acceptor> acceptor;
     std::uint16_t port = 0;
-    // An epmd of our own when none ran: on a private io_context and thread, so it serves even
-    // while the caller's io_context is not running yet.
-    std::unique_ptr<asio::io_context> epmd_io;
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> epmd_work;
-    std::thread epmd_thread;
-    std::unique_ptr<epmd::Server> embedded_epmd;
-    epmd::Registration registration;
+    NodeRegistration registration;
     std::atomic<bool> stopped{false};
 
     // Processes: pid id -> mailbox; names -> pid id.
@@ -110,8 +108,9 @@ struct Node::Impl {
 
     // Delivery of a signal that arrived from `peer` (or from this node).
     void deliver_local(const dist::Signal& signal, Atom peer);
-    // Routes a signal to its destination node, connecting on demand.
-    void route(Atom node, dist::Signal signal);
+    // Routes a signal to its destination node, connecting on demand. `may_block`: a message
+    // send, which holds a plain thread back while the connection is busy.
+    void route(Atom node, dist::Signal signal, bool may_block = false);
 
     // Connection bookkeeping, called by Connection.
     std::shared_ptr<Connection> connection_for(Atom node, bool create);
@@ -126,7 +125,7 @@ struct Node::Impl {
 
     void start_accepting();
     Result<bool> start_listening();
-    Result<bool> start_epmd();
+    Result<bool> register_node(); // with the resolver (epmd ALIVE2 by default)
 };
 
 // (Internal; in namespace edist because detail::Node is the term heap node.)
