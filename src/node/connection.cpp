@@ -1,5 +1,6 @@
 #include "node/connection.hpp"
 
+#include <edist/etf.hpp>
 #include <edist/flags.hpp>
 #include <edist/text.hpp>
 
@@ -56,13 +57,32 @@ bool Connection::wait_up(std::chrono::milliseconds timeout) {
 
 std::vector<dist::Signal> Connection::take_pending() {
     std::lock_guard lock(mutex_);
+    pending_bytes_ = 0;
     return std::move(pending_);
 }
 
 std::size_t Connection::queue_size() const {
     std::lock_guard lock(mutex_);
-    return out_.size() + in_flight_;
+    return queued_locked();
 }
+
+namespace {
+// What a signal queued before the connection is up will take once encoded, near enough for
+// the busy limit: the message, plus the control tuple's few dozen bytes.
+std::size_t estimated_size(const dist::Signal& s) {
+    constexpr std::size_t control = 64;
+    return std::visit(
+        [](const auto& sig) -> std::size_t {
+            using T = std::decay_t<decltype(sig)>;
+            if constexpr (std::is_same_v<T, dist::SendSignal> || std::is_same_v<T, dist::RegSendSignal> ||
+                          std::is_same_v<T, dist::AliasSendSignal>)
+                return control + etf::encoded_size(sig.message);
+            else
+                return control;
+        },
+        s);
+}
+} // namespace
 
 // Whether the caller is one of the threads running the node's io_context, which must never
 // block (a coroutine process, a handler, this connection's own strand).
@@ -70,27 +90,28 @@ bool Connection::on_node_thread() const { return node_.io->get_executor().runnin
 
 void Connection::send(dist::Signal signal, bool may_block) {
     std::unique_lock lock(mutex_);
-    switch (state_) {
-    case State::closed: return;
-    case State::connecting:
-    case State::handshaking: pending_.push_back(std::move(signal)); return;
-    case State::up: break;
-    }
+    if (state_ == State::closed) return;
     const std::size_t busy = node_.options.dist_buf_busy_limit;
-    if (may_block && out_.size() + in_flight_ > busy && !on_node_thread()) {
-        // The peer is slow (or stopped): hold this thread back, as BEAM suspends a process
-        // that sends on a busy distribution port. The bytes already queued are being written.
+    if (may_block && queued_locked() > busy && !on_node_thread()) {
+        // The peer is slow (or stopped, or not connected yet): hold this thread back, as BEAM
+        // suspends a process that sends on a busy distribution entry. What is queued drains.
         ++blocked_senders_;
-        drain_cv_.wait(lock, [&] { return state_ == State::closed || out_.size() + in_flight_ <= busy; });
+        drain_cv_.wait(lock, [&] { return state_ == State::closed || queued_locked() <= busy; });
         --blocked_senders_;
         if (state_ == State::closed) return;
     }
-    if (out_.size() + in_flight_ > node_.options.dist_buf_max) {
+    if (queued_locked() > node_.options.dist_buf_max) {
         // Senders that may not block kept queuing: bounded memory wins over the connection.
-        std::size_t queued = out_.size() + in_flight_;
+        std::size_t queued = queued_locked();
+        Atom peer = peer_;
         lock.unlock();
-        fail(atom("system_limit"), "closing the connection to " + std::string(peer_.name()) + ": " +
+        fail(atom("system_limit"), "closing the connection to " + std::string(peer.name()) + ": " +
                                        std::to_string(queued) + " bytes wait to be written (dist_buf_max)");
+        return;
+    }
+    if (state_ != State::up) {
+        pending_bytes_ += estimated_size(signal);
+        pending_.push_back(std::move(signal));
         return;
     }
     sender_->encode(signal, out_);
@@ -117,7 +138,7 @@ void Connection::do_write() {
     bool wake;
     {
         std::lock_guard lock(mutex_);
-        wake = blocked_senders_ > 0 && out_.size() <= node_.options.dist_buf_busy_limit;
+        wake = blocked_senders_ > 0 && out_.size() + pending_bytes_ <= node_.options.dist_buf_busy_limit;
         in_flight_ = 0;
         if (state_ == State::closed || out_.empty()) {
             write_pending_ = false;
@@ -334,6 +355,7 @@ void Connection::went_up(handshake::Completed done) {
         sender_.emplace(cfg);
         state_ = State::up;
         pending.swap(pending_);
+        pending_bytes_ = 0;
         for (auto& s : pending) sender_->encode(s, out_);
     }
     {
@@ -455,6 +477,7 @@ void Connection::close(Term reason) {
         was_up = state_ == State::up;
         state_ = State::closed;
         pending_.clear();
+        pending_bytes_ = 0;
         peer = peer_;
     }
     state_cv_.notify_all();

@@ -78,6 +78,8 @@ private:
     std::vector<dist::Signal> pending_;
     std::vector<std::uint8_t> out_;
     std::size_t in_flight_ = 0; // bytes of writing_, until the whole batch is written
+    std::size_t pending_bytes_ = 0; // pending_'s estimated encoded size
+    std::size_t queued_locked() const { return out_.size() + in_flight_ + pending_bytes_; }
     bool write_pending_ = false;
     std::condition_variable drain_cv_; // queue_size fell to the busy limit, or closed
     unsigned blocked_senders_ = 0;

@@ -372,6 +372,7 @@ inline RunResult epmd_names(std::uint16_t port) {
 struct ErlOptions {
     std::string name;       // the part before '@'
     bool long_names = false; // -name name@127.0.0.1 instead of -sname name@<short host>
+    std::string host;        // the host part, when not the default (e.g. 127.0.0.2 with long names)
     std::string cookie = "edist_node_test";
     std::uint16_t epmd_port = 0;
     std::vector<std::string> args; // more erl arguments, e.g. {"-kernel", "net_ticktime", "4"}
@@ -382,7 +383,7 @@ struct ErlOptions {
 class ErlNode {
 public:
     explicit ErlNode(ErlOptions o)
-        : node_(o.name + "@" + (o.long_names ? std::string("127.0.0.1") : short_host())) {
+        : node_(o.name + "@" + (!o.host.empty() ? o.host : o.long_names ? std::string("127.0.0.1") : short_host())) {
         const std::string src = test_data("node/node_peer.erl").string();
         const std::string boot = "{ok, M, B} = compile:file(\"" + src + "\", [binary, report]), "
                                  "{module, M} = code:load_binary(M, \"" + src + "\", B), node_peer:main().";
