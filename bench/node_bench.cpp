@@ -17,9 +17,13 @@
 #include <edist/node.hpp>
 #include <edist/rpc.hpp>
 
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,6 +155,49 @@ long cpp_ping_pong(Node& n, Pid echo, long k) {
         done->set_value(micros_since(t0));
     });
     return await(f, 300s, "cpp_ping_pong");
+}
+
+// The kernel's own floor for a round trip: two threads ping-ponging 32 bytes over loopback
+// TCP with blocking calls, no runtime at all. Neither node can go below it without spinning.
+double loopback_floor_rtt_us(long k) {
+    int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(ls, 1) != 0 ||
+        ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        throw std::runtime_error("loopback floor: cannot listen");
+    int c = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("loopback floor: connect");
+    int s = ::accept(ls, nullptr, nullptr);
+    int one = 1;
+    ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto exactly = [](int fd, char* buf, std::size_t n) {
+        for (std::size_t got = 0; got < n;) {
+            ssize_t r = ::recv(fd, buf + got, n - got, 0);
+            if (r <= 0) return false;
+            got += static_cast<std::size_t>(r);
+        }
+        return true;
+    };
+    std::thread echo([&] {
+        char b[32];
+        for (long i = 0; i < k && exactly(s, b, sizeof b); ++i) ::send(s, b, sizeof b, 0);
+    });
+    char b[32] = {};
+    const auto t0 = Clock::now();
+    for (long i = 0; i < k; ++i) {
+        ::send(c, b, sizeof b, 0);
+        if (!exactly(c, b, sizeof b)) break;
+    }
+    const double us = double(micros_since(t0)) / k;
+    echo.join();
+    ::close(c);
+    ::close(s);
+    ::close(ls);
+    return us;
 }
 
 bool connected(Node& n, Atom peer) {
@@ -384,6 +431,9 @@ void bench_node() {
         return as_long(ctl.cmd(a.name(), tuple(atom("ping_pong"), echo[p], k_rtt)));
     });
     for (const auto& p : pairs) result("node", "rtt", p, double(rtt[p]) / k_rtt, "us");
+    double floor = loopback_floor_rtt_us(k_rtt);
+    for (int r = 1; r < opt.reps; ++r) floor = std::min(floor, loopback_floor_rtt_us(k_rtt));
+    result("node", "rtt_floor", "kernel", floor, "us");
     }
     if (wanted("bandwidth")) {
 

@@ -157,6 +157,12 @@ for name, metric, a, b, num_first, ok in node_targets:
     checks.append(ok(r))
     lines.append(f"| {name} | {r:.2f} ({what}) | {'met' if ok(r) else '**not met**'} |")
 
+floor, beam_rtt = v("node", "rtt_floor", "kernel"), v("node", "rtt", "beam_beam")
+if floor is not None and beam_rtt is not None:
+    lines += ["", f"The kernel's floor for a round trip, measured in the same run: two threads ping-ponging "
+              f"32 bytes over loopback TCP with blocking calls and no runtime take {fmt(floor)} µs; a third "
+              f"of BEAM↔BEAM's round trip is {fmt(beam_rtt / 3)} µs."]
+
 # 2. processes
 lines += ["", "### Processes", "",
           "| | edist | BEAM | edist ÷ BEAM |", "|---|--:|--:|--:|"]
