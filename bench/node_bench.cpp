@@ -3,6 +3,7 @@
 //
 //   node_bench node|processes|rpc --epmd-port P --ebin DIR [--quick] [--procs N] [--reps R]
 //              [--only oneway|rtt|bandwidth|setup] [--pairs cpp_cpp,beam_cpp,...]
+//              [--callers 1|100] [--calls M]
 //
 // The driver starts a control node and the C++ nodes in this process, and erl nodes running
 // bench/beam_node_bench.erl (from DIR, compiled by scripts/bench_node.sh) that it commands
@@ -61,6 +62,8 @@ struct Options {
     long procs = 1'000'000;
     std::string pairs; // node and rpc modes: a comma-separated subset of the pairs
     std::string only;  // node mode: one of oneway, rtt, bandwidth, setup (e.g. for a profile)
+    int callers = 0;   // rpc mode: only this number of callers (1 or 100); 0: both
+    int calls = 0;     // rpc mode: calls per caller instead of the default (e.g. for a profile)
 };
 Options opt;
 
@@ -511,7 +514,9 @@ void bench_rpc() {
     const Term args = list(Term(12345));
     const Atom node_bench = atom("node_bench"), beam_node_bench = atom("beam_node_bench"), echo = atom("echo");
     for (int callers : {1, 100}) {
-        const int m = callers == 1 ? (opt.quick ? 500 : 5000) : (opt.quick ? 20 : 200);
+        if (opt.callers != 0 && opt.callers != callers) continue;
+        int m = callers == 1 ? (opt.quick ? 500 : 5000) : (opt.quick ? 20 : 200);
+        if (opt.calls > 0) m = opt.calls;
         auto run = [&](const std::string& p, int c, int calls) -> long {
             if (p == "cpp_cpp") return cpp_erpc(*c1, c2->name(), node_bench, echo, args, c, calls);
             if (p == "cpp_beam") return cpp_erpc(*c1, a.name(), beam_node_bench, echo, args, c, calls);
@@ -544,6 +549,8 @@ int main(int argc, char** argv) {
         else if (args[i] == "--procs") opt.procs = std::stol(value());
         else if (args[i] == "--only") opt.only = value();
         else if (args[i] == "--pairs") opt.pairs = value();
+        else if (args[i] == "--callers") opt.callers = std::stoi(value());
+        else if (args[i] == "--calls") opt.calls = std::stoi(value());
         else if (opt.mode.empty()) opt.mode = args[i];
         else {
             std::cerr << "node_bench: unknown argument " << args[i] << "\n";
