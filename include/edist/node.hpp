@@ -109,6 +109,9 @@ public:
     // Makes `fn` callable by other nodes as Module:Function/Arity (spawn/4, erpc, rpc). A later
     // export under the same name replaces the earlier one.
     void export_function(std::string_view module, std::string_view function, unsigned arity, ExportedFunction fn);
+    // ... or a function that returns its outcome, failures included, without throwing.
+    void export_function(std::string_view module, std::string_view function, unsigned arity,
+                         ExportedOutcomeFunction fn);
     bool unexport_function(std::string_view module, std::string_view function, unsigned arity);
     std::optional<Pid> whereis(Atom name) const;
 

@@ -8,11 +8,11 @@
 //       }
 //   });
 //
-// A process ends when its body returns (reason `normal`), calls self.exit(Reason), throws
-// (edist::ExitError carries an Erlang reason; any other exception becomes
-// {cpp_exception, <<"what()">>}), or receives an exit signal it does not trap. C++ code cannot
-// be preempted: an exit signal that arrives while a process is running takes effect at its
-// next co_await.
+// A process ends when its body returns (reason `normal`, or the one given to
+// self.set_exit_reason), calls self.exit(Reason), throws (edist::ExitError carries an Erlang
+// reason; any other exception becomes {cpp_exception, <<"what()">>}), or receives an exit
+// signal it does not trap. C++ code cannot be preempted: an exit signal that arrives while a
+// process is running takes effect at its next co_await.
 #pragma once
 
 #include <edist/error.hpp>
@@ -115,7 +115,12 @@ public:
     void trap_exit(bool on) const;
     bool trap_exit() const;
     void exit(const Pid& target, Term reason) const; // exit/2
+    // exit/1: ends the process now, by throwing ExitError out of the body.
     [[noreturn]] void exit(Term reason) const { throw ExitError(std::move(reason)); }
+    // The reason the process exits with when its body returns (default `normal`). Unlike
+    // exit/1 it does not throw, so it costs no unwinding: `self.set_exit_reason(R); co_return;`
+    // ends the process as exit(R) does. An exit signal that kills the process first wins.
+    void set_exit_reason(Term reason) const;
 
     Pid group_leader() const;
     void group_leader(const Pid& leader) const;

@@ -21,6 +21,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 namespace edist {
@@ -119,9 +120,10 @@ struct Node::Impl {
     void notify(const NodeEvent& event);
 
     // Exported functions, by {Module, Function, Arity}.
-    std::mutex exports_mutex;
-    std::map<std::tuple<std::uint32_t, std::uint32_t, unsigned>, ExportedFunction> exports;
-    std::optional<ExportedFunction> find_export(Atom module, Atom function, unsigned arity) const;
+    using Export = std::variant<ExportedFunction, ExportedOutcomeFunction>;
+    mutable std::mutex exports_mutex;
+    std::map<std::tuple<std::uint32_t, std::uint32_t, unsigned>, Export> exports;
+    std::optional<Export> find_export(Atom module, Atom function, unsigned arity) const;
 
     void start_accepting();
     Result<bool> start_listening();

@@ -35,6 +35,7 @@ Runner run(std::shared_ptr<Process> p, ProcessBody body) {
     Term reason = atoms::normal;
     try {
         co_await body(Self(p.get()));
+        if (p->return_reason) reason = std::move(*p->return_reason);
     } catch (const ProcessKilled& k) {
         reason = k.reason;
     } catch (const ExitError& e) {

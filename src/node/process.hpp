@@ -71,6 +71,8 @@ struct Process : std::enable_shared_from_this<Process> {
     bool exited = false;
     bool finished = false;
     std::optional<Term> pending_exit; // to act on at the next co_await
+    // Self::set_exit_reason: the reason when the body returns. Only the body touches it: no lock.
+    std::optional<Term> return_reason;
     Term exit_reason;
 
     std::vector<Link> links;

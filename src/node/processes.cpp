@@ -367,6 +367,7 @@ bool Self::trap_exit() const {
     std::lock_guard lock(p_->mutex);
     return p_->trapping;
 }
+void Self::set_exit_reason(Term reason) const { p_->return_reason = std::move(reason); }
 void Self::exit(const Pid& target, Term reason) const {
     if (target == p_->pid) {
         p_->exit_signal(p_->pid, reason, false);
@@ -422,7 +423,7 @@ Task<Result<Spawned>> Self::spawn_request(Atom node, Atom module, Atom function,
         // A local spawn_request of an exported function: same semantics, no wire.
         co_return spawn([module, function, args](Self self) -> Task<> {
             CallOutcome out = co_await apply_export(self, module, function, args);
-            if (!out.ok) self.exit(exit_reason_of(out));
+            if (!out.ok) self.set_exit_reason(exit_reason_of(out));
         }, opts);
     }
     if (!args.is_proper_list()) co_return Error(atoms::badarg, "spawn_request: arguments must be a proper list");

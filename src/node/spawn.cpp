@@ -13,13 +13,19 @@ void Node::export_function(std::string_view module, std::string_view function, u
     impl_->exports[{Atom(module).index(), Atom(function).index(), arity}] = std::move(fn);
 }
 
+void Node::export_function(std::string_view module, std::string_view function, unsigned arity,
+                           ExportedOutcomeFunction fn) {
+    std::lock_guard lock(impl_->exports_mutex);
+    impl_->exports[{Atom(module).index(), Atom(function).index(), arity}] = std::move(fn);
+}
+
 bool Node::unexport_function(std::string_view module, std::string_view function, unsigned arity) {
     std::lock_guard lock(impl_->exports_mutex);
     return impl_->exports.erase({Atom(module).index(), Atom(function).index(), arity}) > 0;
 }
 
-std::optional<ExportedFunction> Node::Impl::find_export(Atom module, Atom function, unsigned arity) const {
-    std::lock_guard lock(const_cast<std::mutex&>(exports_mutex));
+std::optional<Node::Impl::Export> Node::Impl::find_export(Atom module, Atom function, unsigned arity) const {
+    std::lock_guard lock(exports_mutex);
     auto it = exports.find({module.index(), function.index(), arity});
     if (it == exports.end()) return std::nullopt;
     return it->second;
@@ -27,24 +33,27 @@ std::optional<ExportedFunction> Node::Impl::find_export(Atom module, Atom functi
 
 Task<CallOutcome> apply_export(Self self, Atom module, Atom function, Term args) {
     std::vector<Term> argv(args.as_list().begin(), args.as_list().end());
-    // The stack OTP reports for a failing call of an exported function: the call itself.
-    Term stack = list(tuple(module, function, args, Term()));
     auto fn = self.node().impl().find_export(module, function, static_cast<unsigned>(argv.size()));
-    if (!fn) co_return CallOutcome{false, ErlangClass::error, atom("undef"), stack};
+    // The stack OTP reports for a failing call of an exported function: the call itself.
+    auto stack = [&] { return list(tuple(module, function, args, Term())); };
+    if (!fn) co_return CallOutcome::raised(ErlangClass::error, atom("undef"), stack());
     CallOutcome out;
     try {
-        out.value = co_await (*fn)(self, Args(argv));
-        co_return out;
+        if (auto* f = std::get_if<ExportedOutcomeFunction>(&*fn))
+            out = co_await (*f)(self, Args(argv));
+        else
+            out = CallOutcome::returned(co_await std::get<ExportedFunction>(*fn)(self, Args(argv)));
     } catch (const ErlangException& e) {
-        out = {false, e.cls(), e.reason(), stack};
+        out = CallOutcome::raised(e.cls(), e.reason());
     } catch (const ExitError& e) {
-        out = {false, ErlangClass::exit, e.reason(), stack};
+        out = CallOutcome::raised(ErlangClass::exit, e.reason());
     } catch (const Error& e) {
         // A typed-access failure on an argument is the BIF-style badarg an Erlang caller expects.
-        out = {false, ErlangClass::error, e.reason(), stack};
+        out = CallOutcome::raised(ErlangClass::error, e.reason());
     } catch (const std::exception& e) {
-        out = {false, ErlangClass::error, tuple(atom("cpp_exception"), binary(std::string_view(e.what()))), stack};
+        out = CallOutcome::raised(ErlangClass::error, tuple(atom("cpp_exception"), binary(std::string_view(e.what()))));
     }
+    if (!out.ok && out.stacktrace == Term()) out.stacktrace = stack();
     co_return out;
 }
 
@@ -113,7 +122,7 @@ void Node::Impl::spawn_request(const dist::SpawnRequestSignal& s, Atom peer) {
                 self.node().impl().log(LogLevel::info, "process " + to_string(Term(self.pid())) + " running " +
                                                            std::string(m.name()) + ":" + std::string(f.name()) +
                                                            " exited: " + to_string(exit_reason_of(out)));
-            self.exit(exit_reason_of(out));
+            self.set_exit_reason(exit_reason_of(out)); // ends the process without a throw
         }
     });
 }

@@ -17,19 +17,23 @@ Term call_exit_reason(const Term& ref, const CallOutcome& out) {
     return out.value;
 }
 
-Task<Term> execute_call(Self self, Args a) {
+// These fail as OTP's do (execute_call always ends with an exit), but return the failure as an
+// outcome instead of throwing it: an erpc call that succeeds unwinds no exception on this node.
+Task<CallOutcome> execute_call(Self self, Args a) {
     if (!a[1].is_atom() || !a[2].is_atom() || !a[3].is_proper_list())
-        throw ExitError(tuple(a[0], atom("error"), tuple(atom("erpc"), atom("badarg"))));
+        co_return CallOutcome::raised(ErlangClass::exit, tuple(a[0], atom("error"), tuple(atom("erpc"), atom("badarg"))));
     CallOutcome out = co_await apply_export(self, a[1].as_atom(), a[2].as_atom(), a[3]);
-    throw ExitError(call_exit_reason(a[0], out));
+    co_return CallOutcome::raised(ErlangClass::exit, call_exit_reason(a[0], out));
 }
 
-Task<Term> execute_cast(Self self, Args a) {
-    if (!a[0].is_atom() || !a[1].is_atom() || !a[2].is_proper_list()) raise_error(tuple(atom("erpc"), atom("badarg")));
+Task<CallOutcome> execute_cast(Self self, Args a) {
+    if (!a[0].is_atom() || !a[1].is_atom() || !a[2].is_proper_list())
+        co_return CallOutcome::raised(ErlangClass::error, tuple(atom("erpc"), atom("badarg")));
     CallOutcome out = co_await apply_export(self, a[0].as_atom(), a[1].as_atom(), a[2]);
-    if (!out.ok && out.cls == ErlangClass::error) raise_error(tuple(atom("exception"), tuple(out.value, out.stacktrace)));
-    if (!out.ok && out.cls == ErlangClass::exit) throw ExitError(out.value);
-    co_return atoms::ok;
+    if (!out.ok && out.cls == ErlangClass::error)
+        co_return CallOutcome::raised(ErlangClass::error, tuple(atom("exception"), tuple(out.value, out.stacktrace)));
+    if (!out.ok && out.cls == ErlangClass::exit) co_return CallOutcome::raised(ErlangClass::exit, out.value);
+    co_return CallOutcome::returned(atoms::ok);
 }
 
 } // namespace
