@@ -57,8 +57,9 @@ struct CallOutcome {
     Term stacktrace; // for class error: [{Module, Function, Args, []}]
 
     static CallOutcome returned(Term value) { return {true, ErlangClass::error, std::move(value), Term()}; }
-    // erlang:error/exit/throw without throwing. An empty stacktrace is filled in with the call
-    // itself when the outcome leaves an exported function, as for a thrown exception.
+    // erlang:error/exit/throw without throwing. For error and throw, an empty stacktrace is
+    // filled in with the call itself when the outcome leaves an exported function, as for a
+    // thrown exception.
     static CallOutcome raised(ErlangClass cls, Term reason, Term stacktrace = Term()) {
         return {false, cls, std::move(reason), std::move(stacktrace)};
     }

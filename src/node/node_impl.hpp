@@ -44,6 +44,9 @@ struct Node::Impl {
 
     std::unique_ptr<asio::io_context> own_io;
     asio::io_context* io = nullptr;
+    // The node runs on one thread of its own: work started from a handler cannot run
+    // concurrently with anything else, so it may as well run at once.
+    bool single_threaded() const noexcept { return own_io && options.threads <= 1; }
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::vector<std::thread> threads;
 
@@ -106,6 +109,13 @@ struct Node::Impl {
     void node_down(Atom node);
     // SPAWN_REQUEST from a peer (remote spawn, erpc).
     void spawn_request(const dist::SpawnRequestSignal& s, Atom peer);
+    // Sends a SPAWN_REQUEST for `self` to the remote `node`; the request's ref is the monitor's
+    // with opts.monitor. The reply arrives as {spawn_reply, Ref, Flags, PidOrReason}, or, with
+    // error_only (OTP's {reply, error_only}), only when the spawn failed.
+    Ref send_spawn_request(const std::shared_ptr<detail::Process>& self, Atom node, Atom module, Atom function,
+                           const Term& args, const SpawnOptions& opts, bool error_only);
+    // Forgets a request whose reply no longer matters: it will be dropped when it comes.
+    void abandon_spawn_request(const std::shared_ptr<detail::Process>& self, const Ref& req);
 
     // Delivery of a signal that arrived from `peer` (or from this node).
     void deliver_local(const dist::Signal& signal, Atom peer);

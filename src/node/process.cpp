@@ -13,6 +13,8 @@ namespace {
 
 bool accepts(const Match& match, const Term& t) { return !match || match(t); }
 
+thread_local bool resume_waiters_now = false;
+
 // Thrown out of a co_await when the process has been told to die; not a std::exception, so
 // `catch (const std::exception&)` in a process body does not swallow it.
 struct ProcessKilled {
@@ -92,6 +94,12 @@ void Process::deliver(Term msg) {
         auto h = co_handle;
         if (co_timer) co_timer->cancel();
         lock.unlock();
+        if (resume_waiters_now) {
+            auto keep = shared_from_this();
+            ResumeWaitersNow nested(false);
+            h.resume();
+            return;
+        }
         asio::post(node.io_context(), [h, keep = shared_from_this()] { h.resume(); });
         return;
     }
@@ -142,7 +150,7 @@ void Process::exit_signal(const Pid& from, const Term& reason, bool via_link) {
         why = atoms::killed;
     } else if (trapping) {
         lock.unlock();
-        deliver(tuple(atom("EXIT"), from, reason));
+        deliver(tuple(am::EXIT, from, reason));
         return;
     } else if (reason != Term(atoms::normal)) {
         die = true;
@@ -206,14 +214,16 @@ void Process::down(const Ref& ref, const Term& item, const Term& reason) {
         if (it == monitors_out.end()) return; // demonitored meanwhile
         monitors_out.erase(it);
     }
-    deliver(tuple(atom("DOWN"), ref, atom("process"), item, reason));
+    deliver(tuple(am::DOWN, ref, am::process, item, reason));
 }
 
 void Process::spawn_replied(const Ref& req, std::uint32_t flags, const Term& result) {
+    bool error_only = false;
     {
         std::lock_guard lock(mutex);
-        auto it = std::find_if(pending_spawns.begin(), pending_spawns.end(), [&](const auto& p) { return p.first == req; });
+        auto it = std::find_if(pending_spawns.begin(), pending_spawns.end(), [&](const auto& p) { return p.req == req; });
         if (it == pending_spawns.end()) return;
+        error_only = it->error_only;
         pending_spawns.erase(it);
         auto mon = std::find_if(monitors_out.begin(), monitors_out.end(), [&](const MonitorOut& m) { return m.ref == req; });
         if (result.is_pid()) {
@@ -228,7 +238,8 @@ void Process::spawn_replied(const Ref& req, std::uint32_t flags, const Term& res
             monitors_out.erase(mon);
         }
     }
-    deliver(tuple(atom("spawn_reply"), req, flags, result));
+    if (error_only && result.is_pid()) return;
+    deliver(tuple(am::spawn_reply, req, flags, result));
 }
 
 void Process::finish(Term reason) {
@@ -271,11 +282,18 @@ void Process::finish(Term reason) {
     running_ref.reset(); // a coroutine process's last self-reference
 }
 
-void start_body(const std::shared_ptr<Process>& p, ProcessBody body) {
+ResumeWaitersNow::ResumeWaitersNow(bool on) noexcept : previous_(resume_waiters_now) { resume_waiters_now = on; }
+ResumeWaitersNow::~ResumeWaitersNow() { resume_waiters_now = previous_; }
+
+void start_body(const std::shared_ptr<Process>& p, ProcessBody body, bool now) {
     p->coroutine = true;
     p->running_ref = p;
     auto r = run(p, std::move(body));
-    asio::post(p->node.io_context(), [h = r.handle] { h.resume(); });
+    if (now) {
+        ResumeWaitersNow nested(false); // what the body sends is delivered the usual way
+        r.handle.resume();
+    } else
+        asio::post(p->node.io_context(), [h = r.handle] { h.resume(); });
 }
 
 } // namespace edist::detail

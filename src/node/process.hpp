@@ -20,6 +20,21 @@ namespace edist {
 class Node;
 namespace detail {
 
+// Atoms that signals build or match on every message, interned once (atom("...") hashes and
+// looks the text up at each call).
+namespace am {
+inline const Atom DOWN{"DOWN"}, EXIT{"EXIT"}, process{"process"}, spawn_reply{"spawn_reply"}, link{"link"},
+    monitor{"monitor"};
+} // namespace am
+
+// A SPAWN_REQUEST of ours awaiting its SPAWN_REPLY. With error_only (OTP's {reply, error_only})
+// a successful reply queues no spawn_reply message.
+struct PendingSpawn {
+    Ref req;
+    Atom node;
+    bool error_only = false;
+};
+
 struct Link {
     Pid peer;
     std::uint64_t unlink_id = 0; // 0: active; otherwise our UNLINK_ID awaiting its ack
@@ -78,7 +93,7 @@ struct Process : std::enable_shared_from_this<Process> {
     std::vector<Link> links;
     std::vector<MonitorIn> monitors_in;
     std::vector<MonitorOut> monitors_out;
-    std::vector<std::pair<Ref, Atom>> pending_spawns; // our SPAWN_REQUESTs awaiting a reply
+    std::vector<PendingSpawn> pending_spawns;
 
     // The waiter: a thread in Mailbox::receive, a suspended coroutine, or async handlers.
     std::condition_variable* thread_waiter = nullptr;
@@ -119,8 +134,24 @@ private:
     bool kill_locked(Term reason);
 };
 
-// Starts a coroutine process's body on the node's threads.
-void start_body(const std::shared_ptr<Process>& p, ProcessBody body);
+// While one is alive (on a single-threaded node's thread, around delivering what a connection
+// received), a message for a coroutine waiting for it resumes the coroutine at once, instead of
+// through the io_context's queue: a reply then costs no trip through the scheduler. One level
+// deep: what the resumed process itself sends is delivered the usual way.
+class ResumeWaitersNow {
+public:
+    explicit ResumeWaitersNow(bool on) noexcept;
+    ~ResumeWaitersNow();
+    ResumeWaitersNow(const ResumeWaitersNow&) = delete;
+    ResumeWaitersNow& operator=(const ResumeWaitersNow&) = delete;
+
+private:
+    bool previous_;
+};
+
+// Starts a coroutine process's body on the node's threads: later, from the io_context's queue,
+// or, with `now`, on this thread before returning (the caller must be on a node thread).
+void start_body(const std::shared_ptr<Process>& p, ProcessBody body, bool now = false);
 
 } // namespace detail
 } // namespace edist

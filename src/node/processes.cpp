@@ -221,7 +221,7 @@ bool Node::Impl::demonitor(const std::shared_ptr<Process>& self, const Ref& ref,
         }
         if (flush) {
             Term r(ref);
-            while (self->take([&](const Term& t) { return t.is_tuple(5) && t[0].is_atom(atom("DOWN")) && t[1] == r; }))
+            while (self->take([&](const Term& t) { return t.is_tuple(5) && t[0].is_atom(detail::am::DOWN) && t[1] == r; }))
                 ;
         }
     }
@@ -250,8 +250,8 @@ void Node::Impl::node_down(Atom node) {
             std::erase_if(p->links, [&](const auto& l) { return l.peer.node == node && l.unlink_id != 0; });
             for (auto& m : p->monitors_out)
                 if (m.node == node) fired.push_back(m);
-            for (auto& [req, n] : p->pending_spawns)
-                if (n == node) lost_spawns.push_back(req);
+            for (auto& s : p->pending_spawns)
+                if (s.node == node) lost_spawns.push_back(s.req);
             std::erase_if(p->monitors_in, [&](const auto& m) { return m.watcher.node == node; });
         }
         for (auto& req : lost_spawns) p->spawn_replied(req, 0, noconnection);
@@ -427,26 +427,39 @@ Task<Result<Spawned>> Self::spawn_request(Atom node, Atom module, Atom function,
         }, opts);
     }
     if (!args.is_proper_list()) co_return Error(atoms::badarg, "spawn_request: arguments must be a proper list");
-    Ref req = im.make_ref();
-    std::vector<Term> o;
-    if (opts.link) o.push_back(atom("link"));
-    if (opts.monitor) o.push_back(atom("monitor"));
-    {
-        std::lock_guard lock(p_->mutex);
-        p_->pending_spawns.push_back({req, node});
-        if (opts.monitor) p_->monitors_out.push_back({req, Term(), node}); // the pid comes with the reply
-    }
-    Pid gl = group_leader();
-    im.route(node, dist::SpawnRequestSignal{req, p_->pid, gl, module, function,
-                                            static_cast<std::uint32_t>(args.as_list().size()), list_from(std::move(o)), args});
+    Ref req = im.send_spawn_request(shared(p_), node, module, function, args, opts, false);
     Term r(req);
-    auto reply = co_await receive([&](const Term& t) { return t.is_tuple(4) && t[0].is_atom(atom("spawn_reply")) && t[1] == r; });
+    auto reply = co_await receive([&](const Term& t) { return t.is_tuple(4) && t[0].is_atom(detail::am::spawn_reply) && t[1] == r; });
     const Term& result = (*reply)[3];
     if (!result.is_pid()) co_return Error(result.is_atom() ? result.as_atom() : atoms::badarg,
                                           "spawn_request on " + std::string(node.name()) + " failed: " + to_string(result));
     Spawned out{result.as_pid(), std::nullopt};
     if (opts.monitor) out.monitor = req;
     co_return out;
+}
+
+Ref Node::Impl::send_spawn_request(const std::shared_ptr<Process>& self, Atom node, Atom module, Atom function,
+                                   const Term& args, const SpawnOptions& opts, bool error_only) {
+    Ref req = make_ref();
+    Term o = opts.link && opts.monitor ? list(detail::am::link, detail::am::monitor)
+             : opts.link              ? list(detail::am::link)
+             : opts.monitor           ? list(detail::am::monitor)
+                                      : Term();
+    Pid gl;
+    {
+        std::lock_guard lock(self->mutex);
+        self->pending_spawns.push_back({req, node, error_only});
+        if (opts.monitor) self->monitors_out.push_back({req, Term(), node}); // the pid comes with the reply
+        gl = opts.group_leader ? *opts.group_leader : self->group_leader;
+    }
+    route(node, dist::SpawnRequestSignal{req, self->pid, gl, module, function,
+                                         static_cast<std::uint32_t>(args.as_list().size()), std::move(o), args});
+    return req;
+}
+
+void Node::Impl::abandon_spawn_request(const std::shared_ptr<Process>& self, const Ref& req) {
+    std::lock_guard lock(self->mutex);
+    std::erase_if(self->pending_spawns, [&](const detail::PendingSpawn& s) { return s.req == req; });
 }
 
 Spawned Self::spawn(ProcessBody body, SpawnOptions opts) const {

@@ -53,7 +53,8 @@ Task<CallOutcome> apply_export(Self self, Atom module, Atom function, Term args)
     } catch (const std::exception& e) {
         out = CallOutcome::raised(ErlangClass::error, tuple(atom("cpp_exception"), binary(std::string_view(e.what()))));
     }
-    if (!out.ok && out.stacktrace == Term()) out.stacktrace = stack();
+    // Exit reasons carry no stack (exit_reason_of, erpc): only errors and throws get one.
+    if (!out.ok && out.cls != ErlangClass::exit && out.stacktrace == Term()) out.stacktrace = stack();
     co_return out;
 }
 
@@ -72,11 +73,12 @@ namespace {
 // spawn_opt options a remote spawn may carry. Those that tune BEAM's memory management mean
 // nothing here and are accepted and ignored, as the wire allows; anything else is badopt.
 bool ignorable_spawn_option(const Term& o) {
-    static const char* tuned[] = {"priority", "fullsweep_after", "min_heap_size", "min_bin_vheap_size",
-                                  "max_heap_size", "message_queue_data", "async_dist", "sensitive"};
+    static const Atom tuned[] = {Atom("priority"),      Atom("fullsweep_after"),    Atom("min_heap_size"),
+                                 Atom("min_bin_vheap_size"), Atom("max_heap_size"), Atom("message_queue_data"),
+                                 Atom("async_dist"),    Atom("sensitive")};
     if (!o.is_tuple(2) || !o[0].is_atom()) return false;
-    for (const char* t : tuned)
-        if (o[0].is_atom(atom(t))) return true;
+    for (Atom t : tuned)
+        if (o[0].is_atom(t)) return true;
     return false;
 }
 
@@ -85,9 +87,9 @@ bool ignorable_spawn_option(const Term& o) {
 void Node::Impl::spawn_request(const dist::SpawnRequestSignal& s, Atom peer) {
     bool want_link = false, want_monitor = false;
     for (const Term& o : s.options.as_list()) {
-        if (o.is_atom(atom("link"))) {
+        if (o.is_atom(detail::am::link)) {
             want_link = true;
-        } else if (o.is_atom(atom("monitor")) || (o.is_tuple(2) && o[0].is_atom(atom("monitor")))) {
+        } else if (o.is_atom(detail::am::monitor) || (o.is_tuple(2) && o[0].is_atom(detail::am::monitor))) {
             want_monitor = true;
         } else if (!ignorable_spawn_option(o)) {
             route(peer, dist::SpawnReplySignal{s.req_id, s.from, 0, atom("badopt")});
@@ -115,6 +117,9 @@ void Node::Impl::spawn_request(const dist::SpawnRequestSignal& s, Atom peer) {
     route(peer, dist::SpawnReplySignal{s.req_id, s.from, flags, Term(p->pid)});
     Atom m = s.module, f = s.function;
     Term args = s.args;
+    // On a single-threaded node the body runs now, inside the read handler that got the request:
+    // nothing else could run meanwhile anyway, and an erpc call that ends at once (most do) then
+    // costs no trip through the scheduler; its DOWN leaves in the same write as the reply.
     detail::start_body(p, [m, f, args](Self self) -> Task<> {
         CallOutcome out = co_await apply_export(self, m, f, args);
         if (!out.ok) {
@@ -124,7 +129,7 @@ void Node::Impl::spawn_request(const dist::SpawnRequestSignal& s, Atom peer) {
                                                            " exited: " + to_string(exit_reason_of(out)));
             self.set_exit_reason(exit_reason_of(out)); // ends the process without a throw
         }
-    });
+    }, single_threaded());
 }
 
 } // namespace edist

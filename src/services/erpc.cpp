@@ -7,12 +7,14 @@ namespace edist::services {
 
 namespace {
 
+const Atom a_return("return"), a_throw("throw"), a_exit("exit");
+
 Term call_exit_reason(const Term& ref, const CallOutcome& out) {
-    if (out.ok) return tuple(ref, atom("return"), out.value);
+    if (out.ok) return tuple(ref, a_return, out.value);
     switch (out.cls) {
-    case ErlangClass::throw_: return tuple(ref, atom("throw"), out.value);
-    case ErlangClass::exit: return tuple(ref, atom("exit"), out.value);
-    case ErlangClass::error: return tuple(ref, atom("error"), out.value, out.stacktrace);
+    case ErlangClass::throw_: return tuple(ref, a_throw, out.value);
+    case ErlangClass::exit: return tuple(ref, a_exit, out.value);
+    case ErlangClass::error: return tuple(ref, atoms::error, out.value, out.stacktrace);
     }
     return out.value;
 }

@@ -10,25 +10,29 @@ namespace edist {
 
 namespace {
 
-CallOutcome transport_error(const char* reason) {
-    return CallOutcome{false, ErlangClass::error, tuple(atom("erpc"), atom(reason)), Term()};
+namespace am = detail::am;
+const Atom a_erpc("erpc"), a_execute_call("execute_call"), a_return("return"), a_throw("throw"), a_exit("exit"),
+    a_notsup("notsup");
+
+CallOutcome transport_error(Atom reason) {
+    return CallOutcome{false, ErlangClass::error, tuple(a_erpc, reason), Term()};
 }
 
 bool is_down_for(const Term& t, const Term& ref) {
-    return t.is_tuple(5) && t[0].is_atom(atom("DOWN")) && t[1] == ref;
+    return t.is_tuple(5) && t[0].is_atom(am::DOWN) && t[1] == ref;
 }
 
 // The DOWN reason of an erpc:execute_call process, read as erpc:call reads it.
 CallOutcome outcome_of(const Term& res, const Term& reason) {
     if (reason.is_tuple() && reason.tuple_size() >= 3 && reason[0] == res) {
         const Term& kind = reason[1];
-        if (kind.is_atom(atom("return"))) return {true, ErlangClass::error, reason[2], Term()};
-        if (kind.is_atom(atom("throw"))) return {false, ErlangClass::throw_, reason[2], Term()};
-        if (kind.is_atom(atom("exit"))) return {false, ErlangClass::exit, reason[2], Term()};
-        if (kind.is_atom(atom("error")))
+        if (kind.is_atom(a_return)) return CallOutcome::returned(reason[2]);
+        if (kind.is_atom(a_throw)) return {false, ErlangClass::throw_, reason[2], Term()};
+        if (kind.is_atom(a_exit)) return {false, ErlangClass::exit, reason[2], Term()};
+        if (kind.is_atom(atoms::error))
             return {false, ErlangClass::error, reason[2], reason.tuple_size() == 4 ? reason[3] : Term()};
     }
-    if (reason.is_atom(atoms::noconnection)) return transport_error("noconnection");
+    if (reason.is_atom(atoms::noconnection)) return transport_error(atoms::noconnection);
     // Anything else killed the process before it could answer: exit({signal, Reason}).
     return {false, ErlangClass::exit, tuple(atom("signal"), reason), Term()};
 }
@@ -61,31 +65,54 @@ Task<Term> rex_call(Self self, Atom node, Atom module, Atom function, Term args,
     co_return tuple(atoms::badrpc, why.is_atom(atoms::noconnection) ? Term(atom("nodedown")) : tuple(atom("EXIT"), why));
 }
 
+// The spawn failed: how erpc names the reason.
+CallOutcome spawn_failure(const Term& why) {
+    if (why.is_atom(atoms::noconnection)) return transport_error(atoms::noconnection);
+    if (why.is_atom(a_notsup)) return transport_error(a_notsup);
+    return transport_error(atoms::badarg);
+}
+
 } // namespace
 
 namespace erpc {
 
+// As erpc:call does: spawn_request erpc:execute_call with a monitor and {reply, error_only}, so
+// a call that works wakes the caller once, for the DOWN that carries the result.
 Task<CallOutcome> call(Self self, Atom node, Atom module, Atom function, Term args, CallOptions opts) {
-    if (!args.is_proper_list()) co_return transport_error("badarg");
+    if (!args.is_proper_list()) co_return transport_error(atoms::badarg);
     Term res(self.make_ref());
     SpawnOptions so;
     so.monitor = true;
     so.group_leader = opts.group_leader;
-    auto spawned = co_await self.spawn_request(node, atom("erpc"), atom("execute_call"),
-                                               list(res, module, function, args), so);
-    if (!spawned) {
-        Atom why = spawned.error().reason();
-        co_return transport_error(why == atoms::noconnection ? "noconnection"
-                                  : why == atom("notsup")    ? "notsup"
-                                                             : "badarg");
+    Term call_args = list(res, module, function, args);
+    Node::Impl& im = self.node().impl();
+    if (node == im.name) { // this node: no wire, and no error_only reply to ask for
+        auto spawned = co_await self.spawn_request(node, a_erpc, a_execute_call, call_args, so);
+        if (!spawned) co_return spawn_failure(spawned.error().reason());
+        Term mref(*spawned->monitor);
+        auto down = co_await self.receive([&](const Term& t) { return is_down_for(t, mref); }, opts.timeout);
+        if (!down) {
+            self.demonitor(*spawned->monitor, true);
+            co_return transport_error(atoms::timeout);
+        }
+        co_return outcome_of(res, (*down)[4]);
     }
-    Term mref(*spawned->monitor);
-    auto down = co_await self.receive([&](const Term& t) { return is_down_for(t, mref); }, opts.timeout);
-    if (!down) {
-        self.demonitor(spawned->monitor.value(), true);
-        co_return transport_error("timeout");
+    auto me = self.core()->shared_from_this();
+    Ref req = im.send_spawn_request(me, node, a_erpc, a_execute_call, call_args, so, true);
+    Term r(req);
+    auto got = co_await self.receive(
+        [&](const Term& t) {
+            return (t.is_tuple(5) && t[0].is_atom(am::DOWN) && t[1] == r) ||
+                   (t.is_tuple(4) && t[0].is_atom(am::spawn_reply) && t[1] == r);
+        },
+        opts.timeout);
+    if (!got) {
+        im.abandon_spawn_request(me, req);
+        self.demonitor(req, true);
+        co_return transport_error(atoms::timeout);
     }
-    co_return outcome_of(res, (*down)[4]);
+    if (got->tuple_size() == 4) co_return spawn_failure((*got)[3]);
+    co_return outcome_of(res, (*got)[4]);
 }
 
 CallOutcome call(Node& local, Atom node, Atom module, Atom function, Term args, CallOptions opts) {
