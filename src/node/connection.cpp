@@ -117,6 +117,10 @@ void Connection::send(dist::Signal signal, bool may_block) {
     sender_->encode(signal, out_);
     if (!write_pending_) {
         write_pending_ = true;
+        if (in_consume_) { // what the received messages cause goes out in one write at its end
+            flush_after_consume_ = true;
+            return;
+        }
         lock.unlock();
         asio::post(strand_, [self = shared_from_this()] { self->do_write(); });
     }
@@ -421,15 +425,28 @@ void Connection::consume(std::span<const std::uint8_t> bytes) {
     if (!receiver_) return;
     messages_.clear();
     auto r = receiver_->feed(bytes, messages_);
+    {
+        std::lock_guard lock(mutex_);
+        in_consume_ = true;
+    }
+    detail::ResumeWaitersNow resume_now(node_.single_threaded());
     for (auto& m : messages_) {
         auto signal = dist::parse(m.control, m.payload, peer_);
         if (!signal) {
-            fail(atom("invalid_message"), "closing the connection to " + std::string(peer_.name()) + ": " +
-                                              signal.error().what());
-            return;
+            r = signal.error();
+            break;
         }
         node_.deliver_local(*signal, peer_);
     }
+    bool flush;
+    {
+        std::lock_guard lock(mutex_);
+        in_consume_ = false;
+        flush = std::exchange(flush_after_consume_, false);
+    }
+    // Replies to what just arrived (a spawn reply and the DOWN of a process that ran to its end
+    // meanwhile, say) leave in one write, without a round through the scheduler.
+    if (flush) do_write();
     if (!r)
         fail(atom("invalid_message"),
              "closing the connection to " + std::string(peer_.name()) + ": " + r.error().what());

@@ -81,6 +81,8 @@ private:
     std::size_t pending_bytes_ = 0; // pending_'s estimated encoded size
     std::size_t queued_locked() const { return out_.size() + in_flight_ + pending_bytes_; }
     bool write_pending_ = false;
+    bool in_consume_ = false;          // consume() is delivering received messages
+    bool flush_after_consume_ = false; // ... and owes do_write() a call when it is done
     std::condition_variable drain_cv_; // queue_size fell to the busy limit, or closed
     unsigned blocked_senders_ = 0;
     std::optional<dist::Sender> sender_;
