@@ -145,7 +145,11 @@ Term rpcify(const CallOutcome& out) {
     case ErlangClass::throw_:
         if (out.value.is_tuple(2) && out.value[0].is_atom(atom("EXIT"))) return tuple(atoms::badrpc, out.value);
         return out.value;
-    case ErlangClass::exit: return tuple(atoms::badrpc, tuple(atom("EXIT"), out.value));
+    case ErlangClass::exit:
+        // The process died before answering: erpc says exit:{signal, R}, rpc says {'EXIT', R}.
+        if (out.value.is_tuple(2) && out.value[0].is_atom(atom("signal")))
+            return tuple(atoms::badrpc, tuple(atom("EXIT"), out.value[1]));
+        return tuple(atoms::badrpc, tuple(atom("EXIT"), out.value));
     case ErlangClass::error:
         if (out.value.is_tuple(2) && out.value[0].is_atom(atom("erpc"))) {
             const Term& why = out.value[1];
@@ -174,12 +178,15 @@ void cast(Node& local, Atom node, Atom module, Atom function, Term args) { erpc:
 Term multicall(Node& local, const std::vector<Atom>& nodes, Atom module, Atom function, Term args, CallOptions opts) {
     auto outs = erpc::multicall(local, nodes, module, function, args, opts);
     std::vector<Term> results, bad;
+    // As OTP's rpc:multicall: a node that could not be reached or did not answer in time is a
+    // bad node, not a result.
+    const Term timed_out = tuple(a_erpc, atoms::timeout), unreachable = tuple(a_erpc, atoms::noconnection);
     for (std::size_t i = 0; i < outs.size(); ++i) {
-        Term r = rpcify(outs[i]);
-        if (r == tuple(atoms::badrpc, atom("nodedown")))
+        const CallOutcome& o = outs[i];
+        if (!o.ok && o.cls == ErlangClass::error && (o.value == timed_out || o.value == unreachable))
             bad.push_back(nodes[i]);
         else
-            results.push_back(r);
+            results.push_back(rpcify(o));
     }
     return tuple(list_from(std::move(results)), list_from(std::move(bad)));
 }

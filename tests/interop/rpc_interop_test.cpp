@@ -383,11 +383,8 @@ TEST_F(RpcInterop, CppRpcCallsEndExactlyAsErlsRpcCallOfTheSameFunction) {
 }
 
 TEST_F(RpcInterop, CppRpcCallOfAProcessKilledBeforeItAnswersIsBadrpcExitKilledAsInOtp) {
-    // Bug in src/services/rpc_client.cpp, rpc::rpcify: erpc's exit:{signal, Reason} (the
-    // process died before answering) becomes {badrpc, {'EXIT', {signal, Reason}}}; OTP 25's
-    // rpc:rpcify_exception(exit, {signal, Reason}) gives {badrpc, {'EXIT', Reason}}. The file is
-    // being reworked elsewhere; see the report.
-    GTEST_SKIP() << "rpc::call keeps erpc's {signal, R} wrapper (bug in src/services/rpc_client.cpp)";
+    // erpc's exit:{signal, Reason} (the process died before answering) is {badrpc,
+    // {'EXIT', Reason}} for rpc, as OTP 25's rpc:rpcify_exception(exit, {signal, Reason}) makes it.
     auto client = start_erl("client");
     auto beam = start_erl("beam");
     const Term got = rpc::call(node(), beam->name(), a("rpc_peer"), a("kill_self"), list(), within(10s));
@@ -448,11 +445,8 @@ TEST_F(RpcInterop, CppCastsAndMulticallsOverTwoErlNodesOneOfThemDown) {
 }
 
 TEST_F(RpcInterop, CppRpcMulticallCountsATimedOutNodeAsBadAsRpcMulticallDoes) {
-    // Bug in src/services/rpc_client.cpp, rpc::multicall: only {badrpc, nodedown} goes to
-    // BadNodes. OTP 25's rpc:multicall (rpcmulticallify) puts a node whose call failed with
-    // {erpc, timeout} or {erpc, noconnection} in BadNodes, so erl gets {[], [Node]} where edist
-    // returns {[{badrpc, timeout}], []}. The file is being reworked elsewhere; see the report.
-    GTEST_SKIP() << "rpc::multicall puts timeouts among the results (bug in src/services/rpc_client.cpp)";
+    // OTP 25's rpc:multicall (rpcmulticallify) puts a node whose call failed with
+    // {erpc, timeout} or {erpc, noconnection} in BadNodes: erl gets {[], [Node]}.
     auto beam = start_erl("beam");
     const Term got = rpc::multicall(node(), {beam->name()}, a("rpc_peer"), a("sleep"), list(3000), within(300ms));
     EXPECT_EQ(to_string(got), beam->eval("rpc:multicall(['" + beam->node() + "'], rpc_peer, sleep, [3000], 300)"));
@@ -536,13 +530,9 @@ TEST_F(RpcInterop, CppCallOutputGoesToTheCallersGroupLeader) {
 }
 
 TEST_F(RpcInterop, CppCallOptionsGroupLeaderReceivesTheRemoteCallsOutput) {
-    // Bug in src/node/processes.cpp, Self::spawn_request: SpawnOptions::group_leader is ignored
-    // (the SPAWN_REQUEST always carries the caller's own group_leader()), so erpc::call and
-    // rpc::call drop CallOptions::group_leader (rpc.hpp: "Where the remote function's output
-    // goes") and the output goes to the caller's group leader. The SPAWN_REQUEST control message
-    // has a GroupLeader field for exactly this; io:put_chars on the BEAM node must then send its
+    // CallOptions::group_leader (rpc.hpp: "Where the remote function's output goes") travels in
+    // the SPAWN_REQUEST's GroupLeader field; io:put_chars on the BEAM node must then send its
     // io_request to that pid.
-    GTEST_SKIP() << "CallOptions::group_leader is ignored (bug in src/node/processes.cpp, Self::spawn_request)";
     auto beam = start_erl("beam");
     const Atom b = beam->name();
     Mailbox gl = node().make_mailbox().value();
