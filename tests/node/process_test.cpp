@@ -26,10 +26,6 @@ std::shared_ptr<Node> start_node() {
     return *n;
 }
 
-bool is_tagged(const Term& t, const char* tag, std::size_t arity) {
-    return t.is_tuple(arity) && t[0].is_atom(atom(tag));
-}
-
 Task<> echo_loop(Self self) {
     for (;;) {
         auto msg = co_await self.receive();
