@@ -6,6 +6,8 @@
 #include <edist/process.hpp>
 #include <edist/rpc.hpp>
 
+#include "node/local_node.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,16 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::shared_ptr<Node> start_node() {
-    NodeOptions o;
-    o.name = "exittest@localhost";
-    o.cookie = "test";
-    o.register_with_epmd = false;
-    o.threads = 2;
-    auto n = Node::start(o);
-    EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().what());
-    return *n;
-}
+std::shared_ptr<Node> start_node() { return test::start_local_node("exittest"); }
 
 // Spawns `body` after a monitor is in place, lets it run, and returns its DOWN reason.
 Term down_reason(Node& node, ProcessBody body) {

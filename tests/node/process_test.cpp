@@ -4,6 +4,8 @@
 #include <edist/process.hpp>
 #include <edist/text.hpp>
 
+#include "node/local_node.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,16 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::shared_ptr<Node> start_node() {
-    NodeOptions o;
-    o.name = "proctest@localhost";
-    o.cookie = "test";
-    o.register_with_epmd = false;
-    o.threads = 2;
-    auto n = Node::start(o);
-    EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().what());
-    return *n;
-}
+std::shared_ptr<Node> start_node() { return test::start_local_node("proctest"); }
 
 Task<> echo_loop(Self self) {
     for (;;) {

@@ -6,6 +6,8 @@
 #include <edist/node.hpp>
 #include <edist/text.hpp>
 
+#include "node/local_node.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace edist;
@@ -14,17 +16,7 @@ namespace gs = edist::gen_server;
 
 namespace {
 
-std::shared_ptr<Node> start_node() {
-    NodeOptions o;
-    o.name = "gstest@localhost";
-    o.cookie = "test";
-    o.register_with_epmd = false;
-    o.threads = 2;
-    o.log = [](LogLevel, std::string_view) {}; // crashes are expected here
-    auto n = Node::start(o);
-    EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().what());
-    return *n;
-}
+std::shared_ptr<Node> start_node() { return test::start_local_node("gstest", true); }
 
 // A key-value server that reports its terminate to `observer`.
 struct Kv : gs::Server {

@@ -7,6 +7,8 @@
 #include <edist/supervisor.hpp>
 #include <edist/text.hpp>
 
+#include "node/local_node.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace edist;
@@ -16,17 +18,7 @@ namespace gs = edist::gen_server;
 
 namespace {
 
-std::shared_ptr<Node> start_node() {
-    NodeOptions o;
-    o.name = "suptest@localhost";
-    o.cookie = "test";
-    o.register_with_epmd = false;
-    o.threads = 2;
-    o.log = [](LogLevel, std::string_view) {};
-    auto n = Node::start(o);
-    EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().what());
-    return *n;
-}
+std::shared_ptr<Node> start_node() { return test::start_local_node("suptest", true); }
 
 bool tagged(const Term& t, const char* tag) { return t.is_tuple() && t.tuple_size() >= 1 && t[0].is_atom(atom(tag)); }
 
