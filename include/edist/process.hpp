@@ -111,6 +111,8 @@ public:
     Ref monitor(const Pid& target) const;
     Ref monitor(Atom name, Atom node) const;
     // demonitor/2: with flush, a 'DOWN' message already queued for `ref` is removed too.
+    // Returns what erlang:demonitor(Ref, [info]) does: whether the monitor was still active
+    // (false when it had already fired or never existed), flush or not.
     bool demonitor(const Ref& ref, bool flush = false) const;
     void trap_exit(bool on) const;
     bool trap_exit() const;
