@@ -29,7 +29,7 @@ int run_send(const SendOptions& o) {
     if (!guard.node) return exit_failure;
     Node& node = *guard.node;
     const auto timeout = *parse_timeout(o.node_options.timeout);
-    if (!node.connect(atom(peer), timeout)) return fail(fmt::format("send: cannot connect to '{}'", peer));
+    if (!connect_or_report(node, "send", peer, timeout)) return exit_failure;
     auto from = node.make_mailbox();
     node.send(atom(o.name), atom(peer), *message, from ? std::optional<Pid>(from->pid()) : std::nullopt);
     // The message is on its way once written; a ping over the same connection comes back only
