@@ -1,5 +1,6 @@
 #include "dist/control.hpp"
 
+#include <edist/etf.hpp>
 #include <edist/text.hpp>
 
 #include <string>
@@ -296,6 +297,20 @@ Encoded encode(const Signal& signal, const SendOptions& opts) {
             }
         },
         signal);
+}
+
+std::size_t estimated_size(const Signal& s) {
+    constexpr std::size_t control = 64;
+    return std::visit(
+        [](const auto& sig) -> std::size_t {
+            using T = std::decay_t<decltype(sig)>;
+            if constexpr (std::is_same_v<T, SendSignal> || std::is_same_v<T, RegSendSignal> ||
+                          std::is_same_v<T, AliasSendSignal>)
+                return control + etf::encoded_size(sig.message);
+            else
+                return control;
+        },
+        s);
 }
 
 } // namespace edist::dist

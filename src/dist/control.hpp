@@ -148,4 +148,9 @@ struct Encoded {
 };
 Encoded encode(const Signal& s, const SendOptions& opts = {});
 
+// About what `s` will take once encoded, without encoding it: a message's encoded size plus a
+// few dozen bytes for the control tuple. For counting signals queued before a connection is up
+// against its limits.
+std::size_t estimated_size(const Signal& s);
+
 } // namespace edist::dist

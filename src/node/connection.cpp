@@ -66,24 +66,6 @@ std::size_t Connection::queue_size() const {
     return queued_locked();
 }
 
-namespace {
-// What a signal queued before the connection is up will take once encoded, near enough for
-// the busy limit: the message, plus the control tuple's few dozen bytes.
-std::size_t estimated_size(const dist::Signal& s) {
-    constexpr std::size_t control = 64;
-    return std::visit(
-        [](const auto& sig) -> std::size_t {
-            using T = std::decay_t<decltype(sig)>;
-            if constexpr (std::is_same_v<T, dist::SendSignal> || std::is_same_v<T, dist::RegSendSignal> ||
-                          std::is_same_v<T, dist::AliasSendSignal>)
-                return control + etf::encoded_size(sig.message);
-            else
-                return control;
-        },
-        s);
-}
-} // namespace
-
 // Whether the caller is one of the threads running the node's io_context, which must never
 // block (a coroutine process, a handler, this connection's own strand).
 bool Connection::on_node_thread() const { return node_.io->get_executor().running_in_this_thread(); }
@@ -110,7 +92,7 @@ void Connection::send(dist::Signal signal, bool may_block) {
         return;
     }
     if (state_ != State::up) {
-        pending_bytes_ += estimated_size(signal);
+        pending_bytes_ += dist::estimated_size(signal);
         pending_.push_back(std::move(signal));
         return;
     }
