@@ -17,6 +17,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/scripts/bench_common.sh"
 build=${EDIST_BENCH_BUILD_DIR:-$root/build/bench}
 write=0 build_it=1 measure=1 min_time=0.5 reps=5 clock=wall
 for arg in "$@"; do
@@ -42,13 +43,8 @@ if [[ $measure == 1 ]]; then
     bench_exe=$build/bench/etf_bench
     [[ -x $bench_exe ]] || { echo "bench.sh: $bench_exe not built" >&2; exit 1; }
 
-    cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
     {
-        echo "cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
-        echo "cores=$(nproc)"
-        echo "kernel=$(uname -sr)"
-        echo "cxx=$("${cxx:-c++}" --version | head -1)"
-        echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+        bench_machine_facts "$build"
         if commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
             # Only the codec and the public headers go into these numbers.
             [[ -z $(git -C "$root" status --porcelain -- src/etf include/edist/{atom,bigint,error,etf,term}.hpp) ]] || commit="$commit with uncommitted codec changes"

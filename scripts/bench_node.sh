@@ -18,6 +18,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/scripts/bench_common.sh"
 build=${EDIST_NODE_BENCH_BUILD_DIR:-$root/build/nodebench}
 write=0 build_it=1 measure=1 quick=0 procs=1000000 reps=3
 while (($#)); do
@@ -52,13 +53,8 @@ if [[ $measure == 1 ]]; then
     trap 'epmd -port "$port" -kill >/dev/null 2>&1 || true' EXIT
     for _ in $(seq 50); do epmd -port "$port" -names >/dev/null 2>&1 && break; sleep 0.1; done
 
-    cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
     {
-        echo "cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
-        echo "cores=$(nproc)"
-        echo "kernel=$(uname -sr)"
-        echo "cxx=$("${cxx:-c++}" --version | head -1)"
-        echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+        bench_machine_facts "$build"
         if commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null); then
             [[ -z $(git -C "$root" status --porcelain --untracked-files=no -- src include bench/node_bench.cpp bench/beam_node_bench.erl) ]] \
                 || commit="$commit with uncommitted changes"
