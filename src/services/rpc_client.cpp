@@ -1,4 +1,5 @@
 // erpc and rpc from C++: the client halves of what erpc.erl and rpc.erl do.
+#include "services/blocking.hpp"
 #include "services/system.hpp"
 
 #include <edist/rpc.hpp>
@@ -35,18 +36,6 @@ CallOutcome outcome_of(const Term& res, const Term& reason) {
     if (reason.is_atom(atoms::noconnection)) return transport_error(atoms::noconnection);
     // Anything else killed the process before it could answer: exit({signal, Reason}).
     return {false, ErlangClass::exit, tuple(atom("signal"), reason), Term()};
-}
-
-// Runs `body` in a temporary process and waits for it on this thread.
-template <class T>
-T run_blocking(Node& local, std::function<Task<T>(Self)> body) {
-    auto promise = std::make_shared<std::promise<T>>();
-    auto future = promise->get_future();
-    auto pid = local.spawn([promise, body = std::move(body)](Self self) -> Task<> {
-        promise->set_value(co_await body(self));
-    });
-    if (!pid) throw pid.error();
-    return future.get();
 }
 
 // rpc's fallback for peers without erpc: a gen_server call to their rex.
@@ -116,7 +105,7 @@ Task<CallOutcome> call(Self self, Atom node, Atom module, Atom function, Term ar
 }
 
 CallOutcome call(Node& local, Atom node, Atom module, Atom function, Term args, CallOptions opts) {
-    return run_blocking<CallOutcome>(local, [=](Self self) { return call(self, node, module, function, args, opts); });
+    return services::run_blocking<CallOutcome>(local, [=](Self self) { return call(self, node, module, function, args, opts); });
 }
 
 void cast(Node& local, Atom node, Atom module, Atom function, Term args) {
@@ -170,7 +159,7 @@ Task<Term> call(Self self, Atom node, Atom module, Atom function, Term args, Cal
 }
 
 Term call(Node& local, Atom node, Atom module, Atom function, Term args, CallOptions opts) {
-    return run_blocking<Term>(local, [=](Self self) { return call(self, node, module, function, args, opts); });
+    return services::run_blocking<Term>(local, [=](Self self) { return call(self, node, module, function, args, opts); });
 }
 
 void cast(Node& local, Atom node, Atom module, Atom function, Term args) { erpc::cast(local, node, module, function, args); }
