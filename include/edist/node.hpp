@@ -63,9 +63,11 @@ struct NodeOptions {
     // Back-pressure, per connection (OTP's dist_buf_busy_limit, erl +zdbbl, 1 MB): while more
     // than this many bytes wait to be written to a peer, a plain thread sending to it
     // (Node::send, Mailbox::send) blocks until they drain below the limit or the connection
-    // goes down. Senders on the node's own threads (coroutine processes, async handlers) are
-    // never blocked; for them dist_buf_max is the last resort: a connection with more unwritten
-    // bytes than that when a message is queued is closed (nodedown reason system_limit).
+    // goes down, and a coroutine process sending to it (Self::send) is suspended at its next
+    // co_await until then. The node's threads themselves are never blocked. dist_buf_max is
+    // the last resort for senders that cannot be held back (async handlers, a process looping
+    // without a co_await): a connection with more unwritten bytes than that when a message is
+    // queued is closed (nodedown reason system_limit).
     std::size_t dist_buf_busy_limit = std::size_t(1) << 20;
     std::size_t dist_buf_max = std::size_t(64) << 20;
     std::chrono::milliseconds net_ticktime = std::chrono::seconds(60);
@@ -118,7 +120,7 @@ public:
     // Messages. A message to an unreachable node is dropped, as in Erlang. `from` is the
     // sending pid when the peer should see one. Sending from a plain thread blocks while the
     // connection to the peer is busy (NodeOptions::dist_buf_busy_limit); from the node's own
-    // threads it never blocks.
+    // threads it never blocks (a coroutine process should use Self::send, which it holds back).
     void send(const Pid& to, Term message, std::optional<Pid> from = std::nullopt);
     void send(Atom name, Atom node, Term message, std::optional<Pid> from = std::nullopt); // {Name, Node} ! Msg
     void send(Atom name, Term message); // to a locally registered name

@@ -12,7 +12,8 @@
 // self.set_exit_reason), calls self.exit(Reason), throws (edist::ExitError carries an Erlang
 // reason; any other exception becomes {cpp_exception, <<"what()">>}), or receives an exit
 // signal it does not trap. C++ code cannot be preempted: an exit signal that arrives while a
-// process is running takes effect at its next co_await.
+// process is running takes effect at its next co_await, and so does the back-pressure of a
+// busy connection (see Self::send).
 #pragma once
 
 #include <edist/error.hpp>
@@ -60,11 +61,13 @@ public:
 
 private:
     friend struct detail::Process;
+    friend class Self;
     detail::Process* p_;
     Match match_;
     std::chrono::milliseconds timeout_;
     std::optional<Term> result_;
     bool exiting_ = false;
+    bool yield_ = false; // Self::yield: receives nothing, always suspends
 };
 
 struct SpawnOptions {
@@ -101,10 +104,24 @@ public:
         return {p_, [](const Term&) { return false; }, ms};
     }
 
+    // Sending never blocks the thread. When the connection to the peer is busy (more than
+    // NodeOptions::dist_buf_busy_limit bytes unwritten, e.g. the peer is slow or stopped), the
+    // message is queued and the process is suspended at its next co_await until the backlog
+    // drains or the connection goes, as BEAM suspends a process sending on a busy distribution
+    // port. A loop that sends without ever reaching a co_await cannot be held back: past
+    // NodeOptions::dist_buf_max the connection is closed (system_limit). Such a loop should
+    // `co_await self.yield()` now and then.
     void send(const Pid& to, Term message) const;
     void send(Atom name, Atom node, Term message) const;
     void send(Atom name, Term message) const;
     void send(const Ref& alias, Term message) const; // to an alias
+    // erlang:yield/0: lets other ready processes and I/O run, then continues; waits first for
+    // a busy connection this process sent to (see send). Always suspends.
+    ReceiveAwaiter yield() const {
+        ReceiveAwaiter a{p_, nullptr, std::chrono::milliseconds(0)};
+        a.yield_ = true;
+        return a;
+    }
 
     void link(const Pid& other) const;
     void unlink(const Pid& other) const;

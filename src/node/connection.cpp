@@ -56,9 +56,34 @@ bool Connection::wait_up(std::chrono::milliseconds timeout) {
 }
 
 std::vector<dist::Signal> Connection::take_pending() {
+    std::vector<dist::Signal> taken;
+    std::vector<Held> held;
+    {
+        std::lock_guard lock(mutex_);
+        pending_bytes_ = 0;
+        taken = std::move(pending_);
+        held = release_held_locked();
+    }
+    resume_held(std::move(held));
+    return taken;
+}
+
+bool Connection::hold(const std::shared_ptr<detail::Process>& p, std::uint64_t seq) {
     std::lock_guard lock(mutex_);
-    pending_bytes_ = 0;
-    return std::move(pending_);
+    if (state_ == State::closed || queued_locked() <= node_.options.dist_buf_busy_limit) return false;
+    held_.push_back({p, seq});
+    return true;
+}
+
+std::vector<Connection::Held> Connection::release_held_locked() {
+    if (held_.empty() || (state_ != State::closed && queued_locked() > node_.options.dist_buf_busy_limit)) return {};
+    return std::move(held_);
+}
+
+void Connection::resume_held(std::vector<Held> held) {
+    for (Held& h : held)
+        if (auto p = h.process.lock())
+            asio::post(*node_.io, [p = std::move(p), seq = h.seq] { p->resume_busy(seq); });
 }
 
 std::size_t Connection::queue_size() const {
@@ -70,11 +95,15 @@ std::size_t Connection::queue_size() const {
 // block (a coroutine process, a handler, this connection's own strand).
 bool Connection::on_node_thread() const { return node_.io->get_executor().running_in_this_thread(); }
 
-void Connection::send(dist::Signal signal, bool may_block) {
+void Connection::send(dist::Signal signal, bool may_block, detail::Process* sender) {
     std::unique_lock lock(mutex_);
     if (state_ == State::closed) return;
     const std::size_t busy = node_.options.dist_buf_busy_limit;
-    if (may_block && queued_locked() > busy && !on_node_thread()) {
+    if (sender && sender->coroutine && queued_locked() > busy) {
+        // A coroutine cannot be suspended inside a plain call: the message is queued and the
+        // process waits at its next co_await (Process::busy_on, ReceiveAwaiter).
+        sender->busy_on = shared_from_this();
+    } else if (may_block && queued_locked() > busy && !on_node_thread()) {
         // The peer is slow (or stopped, or not connected yet): hold this thread back, as BEAM
         // suspends a process that sends on a busy distribution entry. What is queued drains.
         ++blocked_senders_;
@@ -122,6 +151,7 @@ void Connection::queue_bytes(std::span<const std::uint8_t> bytes) {
 // Strand. Writes whatever accumulated while the previous write was in flight, in one go.
 void Connection::do_write() {
     bool wake;
+    std::vector<Held> held;
     {
         std::lock_guard lock(mutex_);
         wake = blocked_senders_ > 0 && out_.size() + pending_bytes_ <= node_.options.dist_buf_busy_limit;
@@ -135,8 +165,10 @@ void Connection::do_write() {
             written_ = 0;
             wrote_since_tick_ = true;
         }
+        held = release_held_locked();
     }
     if (wake) drain_cv_.notify_all();
+    resume_held(std::move(held));
     if (in_flight_ != 0) write_some(); // in_flight_ is written on this strand only
 }
 
@@ -470,6 +502,7 @@ void Connection::fail(Term reason, std::string why) {
 void Connection::close(Term reason) {
     bool was_up;
     Atom peer;
+    std::vector<Held> held;
     {
         std::lock_guard lock(mutex_);
         if (state_ == State::closed) return;
@@ -478,9 +511,11 @@ void Connection::close(Term reason) {
         pending_.clear();
         pending_bytes_ = 0;
         peer = peer_;
+        held = std::move(held_);
     }
     state_cv_.notify_all();
     drain_cv_.notify_all();
+    resume_held(std::move(held));
     bool was_current = false;
     {
         std::lock_guard lock(node_.conns_mutex);

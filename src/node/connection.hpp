@@ -28,10 +28,14 @@ public:
     void start_outgoing();
     void start_incoming(std::unique_ptr<Stream> stream);
 
-    // Any thread. Queued until the connection is up; dropped once it is closed. `may_block`:
-    // when more than dist_buf_busy_limit bytes wait to be written, a caller that is not one of
-    // the node's threads waits until they drain (or the connection ends) before queuing.
-    void send(dist::Signal signal, bool may_block = false);
+    // Any thread. Queued until the connection is up; dropped once it is closed. When more than
+    // dist_buf_busy_limit bytes wait to be written: with `may_block`, a caller that is not one
+    // of the node's threads waits until they drain (or the connection ends) before queuing;
+    // a coroutine process `sender` queues and is suspended at its next co_await (hold()).
+    void send(dist::Signal signal, bool may_block = false, detail::Process* sender = nullptr);
+    // Whether the connection is still busy; if so, `p` is resumed (wake_held) once it drains
+    // below the busy limit or closes. `seq` tells that wake-up from a stale one.
+    bool hold(const std::shared_ptr<detail::Process>& p, std::uint64_t seq);
     // Bytes encoded and not yet written (the batch being written counts until it is done).
     std::size_t queue_size() const;
     bool wait_up(std::chrono::milliseconds timeout);
@@ -85,6 +89,14 @@ private:
     bool flush_after_consume_ = false; // ... and owes do_write() a call when it is done
     std::condition_variable drain_cv_; // queue_size fell to the busy limit, or closed
     unsigned blocked_senders_ = 0;
+    struct Held {
+        std::weak_ptr<detail::Process> process;
+        std::uint64_t seq;
+    };
+    std::vector<Held> held_; // coroutine processes suspended until the queue drains
+    // Takes the held processes when the queue is at or below the busy limit (or closed).
+    std::vector<Held> release_held_locked();
+    void resume_held(std::vector<Held> held);
     std::optional<dist::Sender> sender_;
     bool wrote_since_tick_ = false;
 

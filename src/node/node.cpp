@@ -62,14 +62,29 @@ void Node::Impl::notify(const NodeEvent& event) {
 }
 
 
-void Node::Impl::route(Atom node, dist::Signal signal, bool may_block) {
+void Node::Impl::route(Atom node, dist::Signal signal, bool may_block, detail::Process* sender) {
     if (node == name) {
         deliver_local(signal, name);
         return;
     }
     if (stopped) return;
     auto c = connection_for(node, true);
-    if (c) c->send(std::move(signal), may_block);
+    if (c) c->send(std::move(signal), may_block, sender);
+}
+
+void Node::Impl::send(const Pid& to, Term message, std::optional<Pid> from, detail::Process* sender) {
+    route(to.node, dist::SendSignal{from, to, std::move(message)}, true, sender);
+}
+
+void Node::Impl::send(Atom n, Atom node, Term message, std::optional<Pid> from, detail::Process* sender) {
+    if (node == name) {
+        if (auto box = find_name(n)) box->deliver(std::move(message));
+        return;
+    }
+    // REG_SEND needs a sender pid; OTP uses the sending process. Without one, a pid of this
+    // node that is never alive stands in, as erl_interface's clients do.
+    Pid from_pid = from ? *from : Pid{name, 0, 0, creation};
+    route(node, dist::RegSendSignal{from_pid, n, std::move(message)}, true, sender);
 }
 
 // --- Node -----------------------------------------------------------------------------------
@@ -174,18 +189,11 @@ std::optional<Pid> Node::whereis(Atom n) const {
 }
 
 void Node::send(const Pid& to, Term message, std::optional<Pid> from) {
-    impl_->route(to.node, dist::SendSignal{from, to, std::move(message)}, true);
+    impl_->send(to, std::move(message), from, nullptr);
 }
 
 void Node::send(Atom n, Atom node, Term message, std::optional<Pid> from) {
-    if (node == impl_->name) {
-        send(n, std::move(message));
-        return;
-    }
-    // REG_SEND needs a sender pid; OTP uses the sending process. Without one, a pid of this
-    // node that is never alive stands in, as erl_interface's clients do.
-    Pid sender = from ? *from : Pid{impl_->name, 0, 0, impl_->creation};
-    impl_->route(node, dist::RegSendSignal{sender, n, std::move(message)}, true);
+    impl_->send(n, node, std::move(message), from, nullptr);
 }
 
 void Node::send(Atom n, Term message) {

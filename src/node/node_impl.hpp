@@ -119,9 +119,14 @@ struct Node::Impl {
 
     // Delivery of a signal that arrived from `peer` (or from this node).
     void deliver_local(const dist::Signal& signal, Atom peer);
-    // Routes a signal to its destination node, connecting on demand. `may_block`: a message
-    // send, which holds a plain thread back while the connection is busy.
-    void route(Atom node, dist::Signal signal, bool may_block = false);
+    // Routes a signal to its destination node, connecting on demand. A message send is held
+    // back while the connection is busy (NodeOptions::dist_buf_busy_limit): with `may_block`,
+    // a plain thread waits there; with `sender`, a coroutine process is suspended at its next
+    // co_await. Other signals, and sends from handlers on the node's threads, are never held.
+    void route(Atom node, dist::Signal signal, bool may_block = false, detail::Process* sender = nullptr);
+    // Node::send and Self::send: `sender` is the coroutine process sending, if it is one.
+    void send(const Pid& to, Term message, std::optional<Pid> from, detail::Process* sender);
+    void send(Atom name, Atom node, Term message, std::optional<Pid> from, detail::Process* sender);
 
     // Connection bookkeeping, called by Connection.
     std::shared_ptr<Connection> connection_for(Atom node, bool create);

@@ -1,6 +1,7 @@
 // Signals to a process (messages, exits, links, monitors) and the coroutine scheduling of
 // process bodies.
 #include "node/process.hpp"
+#include "node/connection.hpp"
 #include "node/node_impl.hpp"
 
 #include <edist/text.hpp>
@@ -125,6 +126,11 @@ bool Process::kill_locked(Term reason) {
         return true;
     }
     pending_exit = std::move(reason);
+    if (busy_waiter) { // suspended on a busy connection: dies now, not when it drains
+        busy_waiter->exiting_ = true;
+        busy_waiter = nullptr;
+        asio::post(node.io_context(), [h = co_handle, keep = shared_from_this()] { h.resume(); });
+    }
     if (co_waiter) {
         co_waiter->exiting_ = true;
         co_waiter = nullptr;
@@ -282,6 +288,20 @@ void Process::finish(Term reason) {
     running_ref.reset(); // a coroutine process's last self-reference
 }
 
+void Process::resume_busy(std::uint64_t seq) {
+    ReceiveAwaiter* awaiter;
+    std::coroutine_handle<> h;
+    {
+        std::lock_guard lock(mutex);
+        if (!busy_waiter || busy_seq != seq) return;
+        awaiter = busy_waiter;
+        busy_waiter = nullptr;
+        h = co_handle;
+    }
+    // The co_await goes on as if just begun: still busy (woken early) holds it again.
+    if (!awaiter->await_suspend(h)) h.resume();
+}
+
 ResumeWaitersNow::ResumeWaitersNow(bool on) noexcept : previous_(resume_waiters_now) { resume_waiters_now = on; }
 ResumeWaitersNow::~ResumeWaitersNow() { resume_waiters_now = previous_; }
 
@@ -311,6 +331,19 @@ bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
         exiting_ = true;
         return false;
     }
+    if (p.busy_on) { // a send found its connection busy: wait here until it drains
+        if (p.busy_on->hold(p.shared_from_this(), ++p.wait_seq)) {
+            p.busy_waiter = this;
+            p.busy_seq = p.wait_seq;
+            p.co_handle = h;
+            return true;
+        }
+        p.busy_on.reset();
+    }
+    if (yield_) { // erlang:yield/0: let what else is ready run first
+        asio::post(p.node.io_context(), [h, keep = p.shared_from_this()] { h.resume(); });
+        return true;
+    }
     if (auto t = p.take(match_)) {
         result_ = std::move(t);
         return false;
@@ -336,6 +369,10 @@ bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
 }
 
 std::optional<Term> ReceiveAwaiter::await_resume() {
+    if (yield_ && !exiting_) {
+        std::lock_guard lock(p_->mutex);
+        exiting_ = p_->pending_exit.has_value(); // an exit signal that came while yielding
+    }
     if (exiting_) {
         Term reason;
         {

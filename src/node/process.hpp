@@ -18,6 +18,7 @@
 
 namespace edist {
 class Node;
+class Connection;
 namespace detail {
 
 // Atoms that signals build or match on every message, interned once (atom("...") hashes and
@@ -104,6 +105,14 @@ struct Process : std::enable_shared_from_this<Process> {
     std::vector<AsyncWaiter> async_waiters;
     std::shared_ptr<Process> running_ref; // a coroutine process lives until it exits
 
+    // Back-pressure on a coroutine process. A send found the connection busy: the process is
+    // suspended at its next co_await until the connection drains (as BEAM suspends a process
+    // that sends on a busy distribution port). Only the body touches `busy_on`: no lock.
+    std::shared_ptr<Connection> busy_on;
+    // Under `mutex`: the co_await suspended on busy_on, and its wait_seq.
+    ReceiveAwaiter* busy_waiter = nullptr;
+    std::uint64_t busy_seq = 0;
+
     // --- Called with `mutex` held ----------------------------------------------------------
     // Removes and returns the first queued message accepted by `match`, scanning from
     // position `skip` (messages before it were already refused).
@@ -126,6 +135,9 @@ struct Process : std::enable_shared_from_this<Process> {
 
     // Ends the process: unregisters it, fires links and monitors. Idempotent.
     void finish(Term reason);
+    // The connection busy_on drained (or closed): continues the co_await suspended on it,
+    // unless `seq` is stale (the process was killed, or woken already).
+    void resume_busy(std::uint64_t seq);
 
 private:
     // Marks the process as dying with `reason` and wakes whatever waits; returns whether the

@@ -343,8 +343,10 @@ std::shared_ptr<Process> shared(Process* p) { return p->shared_from_this(); }
 
 Pid Self::pid() const noexcept { return p_->pid; }
 Node& Self::node() const noexcept { return p_->node; }
-void Self::send(const Pid& to, Term message) const { p_->node.send(to, std::move(message), p_->pid); }
-void Self::send(Atom name, Atom node, Term message) const { p_->node.send(name, node, std::move(message), p_->pid); }
+void Self::send(const Pid& to, Term message) const { p_->node.impl().send(to, std::move(message), p_->pid, p_); }
+void Self::send(Atom name, Atom node, Term message) const {
+    p_->node.impl().send(name, node, std::move(message), p_->pid, p_);
+}
 void Self::send(Atom name, Term message) const { p_->node.send(name, std::move(message)); }
 void Self::send(const Ref& alias, Term message) const {
     Node::Impl& im = p_->node.impl();
@@ -352,7 +354,7 @@ void Self::send(const Ref& alias, Term message) const {
         if (auto p = im.find_alias(alias)) p->deliver(std::move(message));
         return;
     }
-    im.route(alias.node, dist::AliasSendSignal{p_->pid, alias, std::move(message)});
+    im.route(alias.node, dist::AliasSendSignal{p_->pid, alias, std::move(message)}, false, p_);
 }
 void Self::link(const Pid& other) const { p_->node.impl().link(shared(p_), other); }
 void Self::unlink(const Pid& other) const { p_->node.impl().unlink(shared(p_), other); }

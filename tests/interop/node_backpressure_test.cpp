@@ -1,8 +1,10 @@
 // A slow or stopped peer never blocks traffic to other peers, and the C++ node's memory stays
 // bounded: a plain thread sending as fast as it can to a SIGSTOPped erl is held back at
 // dist_buf_busy_limit (as BEAM suspends a sender on a busy distribution port) while a second
-// erl keeps exchanging messages without delay; after SIGCONT everything arrives, in order.
-// Senders on the node's own threads are never blocked; dist_buf_max closes the connection.
+// erl keeps exchanging messages without delay; after SIGCONT everything arrives, in order. A
+// coroutine process is held back the same way, suspended at its next co_await, without ever
+// blocking the node's thread; an exit signal still ends it at once. A process that never
+// reaches a co_await cannot be held back: dist_buf_max closes the connection.
 #include "interop/node_support.hpp"
 
 #include <edist/node.hpp>
@@ -164,7 +166,103 @@ TEST_F(NodeBackpressure, PlainSenderBlockedOnAStoppedPeerIsReleasedWhenTheConnec
     sender.join();
 }
 
-TEST_F(NodeBackpressure, ProcessOnTheNodeThreadsIsNeverBlockedAndDistBufMaxClosesTheConnection) {
+TEST_F(NodeBackpressure, CoroutineSenderIsSuspendedAtItsNextCoAwaitWhileTheNodeThreadServesAnotherPeer) {
+    Watchdog watchdog(170s, "coroutine back-pressure test");
+    ErlNode slow(erl_options(unique_name("bpc_slow")));
+    ErlNode live(erl_options(unique_name("bpc_live")));
+    ASSERT_TRUE(slow.ready()) << slow.transcript();
+    ASSERT_TRUE(live.ready()) << live.transcript();
+    // One thread: were the process's wait a blocked thread, the live peer would get no answer.
+    CppNode cpp(unique_name("bpc_cpp") + "@" + short_host(), epmd_port(), "edist_node_test",
+                [](NodeOptions& o) { o.threads = 1; });
+    ASSERT_TRUE(cpp) << cpp.error();
+    const std::size_t busy = cpp->options().dist_buf_busy_limit;
+    auto report = cpp->make_mailbox("bpc_report");
+    ASSERT_TRUE(report.ok());
+    ASSERT_TRUE(cpp->connect(slow.name(), 10s)) << cpp.log.text();
+    ASSERT_TRUE(cpp->connect(live.name(), 10s)) << cpp.log.text();
+
+    constexpr std::size_t n = 64 * 1024; // 64 MB: dist_buf_max itself, were nothing held back
+    start_sink(slow, n, "bpc_report", std::string(cpp->name().name()));
+    const std::size_t rss_before = rss_bytes();
+    slow.process().signal(SIGSTOP);
+    auto sent = std::make_shared<std::atomic<std::size_t>>(0);
+    const Atom peer = slow.name();
+    auto pid = cpp->spawn([peer, sent](Self self) -> Task<> {
+        const Term payload = binary(std::vector<std::uint8_t>(1024, 0x5b));
+        for (std::size_t i = 1; i <= n; ++i) {
+            self.send(atom("sink"), peer, tuple(atom("seq"), Term(static_cast<std::int64_t>(i)), payload));
+            *sent = i;
+            if (i % 16 == 0) co_await self.yield();
+        }
+    });
+    ASSERT_TRUE(pid.ok());
+
+    ASSERT_TRUE(eventually([&] { return cpp->dist_queue_size(slow.name()) > busy; }, 60s))
+        << "queue " << cpp->dist_queue_size(slow.name()) << ", sent " << *sent;
+    auto box = cpp->make_mailbox().value();
+    std::size_t max_queue = 0;
+    Clock::duration slowest{};
+    for (int k = 0; k < 200; ++k) {
+        const auto t0 = Clock::now();
+        box.send(atom("echo"), live.name(), tuple(box.pid(), Term(static_cast<std::int64_t>(k))));
+        auto reply = box.receive(5s);
+        ASSERT_TRUE(reply) << "round trip " << k << " to the live peer stalled\n" << cpp.log.text();
+        EXPECT_EQ(*reply, tuple(atom("echo"), Term(static_cast<std::int64_t>(k))));
+        slowest = std::max(slowest, Clock::now() - t0);
+        max_queue = std::max(max_queue, cpp->dist_queue_size(slow.name()));
+    }
+    const std::size_t sent_while_stopped = *sent;
+    const std::size_t rss_stopped = rss_bytes();
+    EXPECT_LT(slowest, 2s) << "the stopped peer delayed another peer's traffic";
+    // At most the limit plus the message that crossed it and the (at most 16) that follow it
+    // before the next co_await; each is a little over 1 KB with its control message.
+    EXPECT_LE(max_queue, busy + 17 * 1200);
+    EXPECT_LT(sent_while_stopped, n / 2) << "the process was not held back";
+    EXPECT_LT(rss_stopped, rss_before + (24u << 20))
+        << "RSS grew by " << (rss_stopped - rss_before) / 1024 << " KB while " << sent_while_stopped << " KB were sent";
+    EXPECT_EQ(cpp->nodes().size(), 2u) << "the connection was lost instead of held\n" << cpp.log.text();
+
+    slow.process().signal(SIGCONT);
+    auto counted = report->receive(120s);
+    ASSERT_TRUE(counted) << cpp.log.text() << slow.transcript();
+    EXPECT_EQ(*counted, tuple(atom("counted"), Term(static_cast<std::int64_t>(n))));
+    EXPECT_EQ(sent->load(), n);
+    EXPECT_EQ(cpp->nodes().size(), 2u) << cpp.log.text();
+}
+
+TEST_F(NodeBackpressure, CoroutineHeldByABusyConnectionDiesAtOnceWhenKilled) {
+    Watchdog watchdog(120s, "coroutine back-pressure kill test");
+    ErlNode slow(erl_options(unique_name("bpc_kill")));
+    ASSERT_TRUE(slow.ready()) << slow.transcript();
+    CppNode cpp(unique_name("bpc_cpp2") + "@" + short_host(), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    ASSERT_TRUE(cpp->connect(slow.name(), 10s)) << cpp.log.text();
+    slow.process().signal(SIGSTOP);
+    const Atom peer = slow.name();
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    auto pid = cpp->spawn([peer, done](Self self) -> Task<> {
+        const Term payload = binary(std::vector<std::uint8_t>(1024, 3));
+        for (std::int64_t i = 1; i <= 64 * 1024; ++i) {
+            self.send(atom("sink"), peer, tuple(atom("seq"), Term(i), payload));
+            co_await self.yield();
+        }
+        *done = true;
+    });
+    ASSERT_TRUE(pid.ok());
+    ASSERT_TRUE(eventually([&] { return cpp->dist_queue_size(peer) > cpp->options().dist_buf_busy_limit; }, 60s));
+
+    auto watcher = cpp->make_mailbox().value();
+    const Ref mref = watcher.self().monitor(*pid);
+    watcher.self().exit(*pid, atom("stop_sending")); // the peer is still stopped: nothing drains
+    auto down = watcher.receive(5s);
+    ASSERT_TRUE(down) << "the held process did not die\n" << cpp.log.text();
+    EXPECT_EQ(*down, tuple(atom("DOWN"), mref, atom("process"), *pid, atom("stop_sending")));
+    EXPECT_FALSE(done->load());
+    slow.process().signal(SIGCONT);
+}
+
+TEST_F(NodeBackpressure, ProcessThatNeverReachesACoAwaitIsNotHeldAndDistBufMaxClosesTheConnection) {
     Watchdog watchdog(120s, "dist_buf_max test");
     ErlNode slow(erl_options(unique_name("bp_max")));
     ASSERT_TRUE(slow.ready()) << slow.transcript();
@@ -178,7 +276,8 @@ TEST_F(NodeBackpressure, ProcessOnTheNodeThreadsIsNeverBlockedAndDistBufMaxClose
     slow.process().signal(SIGSTOP);
     const Atom peer = slow.name();
     const std::size_t rss_before = rss_bytes();
-    // 64 MB from a coroutine process, which runs on the node's threads and must never block.
+    // 64 MB from a coroutine process without a co_await: it runs on the node's thread, which must
+    // never block, and it cannot be suspended anywhere.
     auto pid = cpp->spawn([peer](Self self) -> Task<> {
         const Term payload = binary(std::vector<std::uint8_t>(1024, 2));
         for (std::int64_t i = 1; i <= 64 * 1024; ++i) self.send(atom("sink"), peer, tuple(atom("seq"), Term(i), payload));

@@ -193,3 +193,69 @@ TEST(Process, ThousandsOfProcessesRunAndEnd) {
     EXPECT_EQ(sum, static_cast<long long>(n) * (n - 1) / 2);
     node->stop();
 }
+
+namespace {
+
+std::shared_ptr<Node> start_one_thread_node(const std::string& name) {
+    NodeOptions o;
+    o.name = name + "@localhost";
+    o.cookie = "test";
+    o.register_with_epmd = false;
+    o.threads = 1;
+    auto n = Node::start(o);
+    EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().what());
+    return n.ok() ? *n : nullptr;
+}
+
+} // namespace
+
+TEST(Process, YieldLetsAnotherProcessRunOnTheNodesOnlyThread) {
+    auto node = start_one_thread_node("yieldtest");
+    ASSERT_TRUE(node);
+    auto box = node->make_mailbox().value();
+    // Polls its mailbox without suspending; only yield lets the child it spawned run at all.
+    Pid p = node->spawn([reply_to = box.pid()](Self self) -> Task<> {
+                    self.spawn([parent = self.pid()](Self child) -> Task<> {
+                        child.send(parent, atom("hello"));
+                        co_return;
+                    });
+                    for (int yields = 0; yields < 1000; ++yields) {
+                        if (auto m = co_await self.receive(0ms)) {
+                            self.send(reply_to, tuple(*m, Term(std::int64_t{yields})));
+                            co_return;
+                        }
+                        co_await self.yield();
+                    }
+                    self.send(reply_to, atom("starved"));
+                }).value();
+    (void)p;
+    auto reply = box.receive(5s);
+    ASSERT_TRUE(reply);
+    ASSERT_TRUE(reply->is_tuple(2)) << to_string(*reply);
+    EXPECT_EQ((*reply)[0], Term(atom("hello")));
+    EXPECT_EQ((*reply)[1], Term(std::int64_t{1})) << "the child ran only after the first yield";
+    node->stop();
+}
+
+TEST(Process, ExitSignalThatArrivesDuringAYieldEndsTheProcessThere) {
+    auto node = start_one_thread_node("yieldexit");
+    ASSERT_TRUE(node);
+    auto box = node->make_mailbox().value();
+    auto after_yield = std::make_shared<std::atomic<bool>>(false);
+    Spawned spawned = box.self().spawn(
+        [after_yield](Self self) -> Task<> {
+            self.spawn([parent = self.pid()](Self child) -> Task<> {
+                child.exit(parent, atom("stop_now"));
+                co_return;
+            });
+            co_await self.yield();
+            *after_yield = true;
+        },
+        {.monitor = true});
+    ASSERT_TRUE(spawned.monitor);
+    auto down = box.receive(5s);
+    ASSERT_TRUE(down);
+    EXPECT_EQ(*down, tuple(atom("DOWN"), *spawned.monitor, atom("process"), spawned.pid, atom("stop_now")));
+    EXPECT_FALSE(after_yield->load());
+    node->stop();
+}
