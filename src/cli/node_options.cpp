@@ -2,6 +2,8 @@
 
 #include "command.hpp"
 
+#include <edist/transport.hpp>
+
 #include <fmt/core.h>
 
 #include <cerrno>
@@ -17,8 +19,12 @@ void add_node_options(CLI::App& app, NodeCommandOptions& o) {
     auto* sname = app.add_option("--sname", o.sname, "This node's name (short names)");
     name->excludes(sname);
     app.add_option("--cookie", o.cookie, "The magic cookie; default: ~/.erlang.cookie as erl reads it");
-    app.add_option("--epmd-port", o.epmd_port, "Where epmd listens; default: $ERL_EPMD_PORT or 4369")
-        ->check(CLI::Range(1, 65535));
+    auto* epmd = app.add_option("--epmd-port", o.epmd_port, "Where epmd listens; default: $ERL_EPMD_PORT or 4369")
+                     ->check(CLI::Range(1, 65535));
+    app.add_option("--erl-epmd-port", o.erl_epmd_port,
+                   "epmd-less, as erl -erl_epmd_port P: the peer listens on port P of its host; no epmd is asked")
+        ->check(CLI::Range(1, 65535))
+        ->excludes(epmd);
     app.add_option("--timeout", o.timeout, "Seconds to wait for the peer, or infinity")
         ->default_val("10")
         ->check([](const std::string& s) { return parse_timeout(s) ? std::string() : "not a number of seconds or infinity: " + s; });
@@ -66,6 +72,8 @@ std::shared_ptr<Node> start_command_node(const NodeCommandOptions& o, const std:
     n.embedded_epmd = false;
     n.register_with_epmd = false;
     if (o.epmd_port != 0) n.epmd_port = o.epmd_port;
+    if (o.erl_epmd_port != 0) // only the peer is known; this node listens on any free port
+        n.resolver = static_resolver({.port = 0, .nodes = {{peer, NodeAddress{peer_host, o.erl_epmd_port, {}}}}});
     n.cookie = o.cookie;
     if (!o.name.empty()) {
         n.name = o.name;

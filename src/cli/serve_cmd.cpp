@@ -5,6 +5,7 @@
 
 #include <edist/node.hpp>
 #include <edist/text.hpp>
+#include <edist/transport.hpp>
 
 #include <fmt/core.h>
 
@@ -22,6 +23,7 @@ struct ServeOptions {
     std::string sname;
     std::string cookie;
     std::uint16_t epmd_port = 0;
+    std::uint16_t erl_epmd_port = 0;
     std::uint16_t port = 0;
     bool verbose = false;
 };
@@ -42,6 +44,7 @@ int run_serve(const ServeOptions& o) {
     n.cookie = o.cookie;
     if (o.epmd_port != 0) n.epmd_port = o.epmd_port;
     n.listen_port = o.port;
+    if (o.erl_epmd_port != 0) n.resolver = static_resolver(o.erl_epmd_port); // listens there, no epmd
     if (o.verbose)
         n.log = [](LogLevel level, std::string_view line) {
             static constexpr const char* names[] = {"debug", "info", "warning", "error"};
@@ -77,10 +80,16 @@ Command add_serve_command(CLI::App& root) {
     auto* sname = serve->add_option("--sname", o->sname, "The node's name (short names); default: edist");
     name->excludes(sname);
     serve->add_option("--cookie", o->cookie, "The magic cookie; default: ~/.erlang.cookie as erl reads it");
-    serve->add_option("--epmd-port", o->epmd_port,
-                      "Where epmd listens (started in-process if none runs); default: $ERL_EPMD_PORT or 4369")
-        ->check(CLI::Range(1, 65535));
-    serve->add_option("--port", o->port, "The distribution listen port; default: any free port");
+    auto* epmd = serve->add_option("--epmd-port", o->epmd_port,
+                                   "Where epmd listens (started in-process if none runs); default: $ERL_EPMD_PORT or 4369")
+                     ->check(CLI::Range(1, 65535));
+    auto* port = serve->add_option("--port", o->port, "The distribution listen port; default: any free port");
+    serve->add_option("--erl-epmd-port", o->erl_epmd_port,
+                      "epmd-less, as erl -erl_epmd_port P: listen on port P and reach every node at port P of its "
+                      "host; no epmd is asked or started")
+        ->check(CLI::Range(1, 65535))
+        ->excludes(epmd)
+        ->excludes(port);
     serve->add_flag("--verbose", o->verbose, "Print the node's log lines to stderr");
     return {serve, [o] { return run_serve(*o); }};
 }

@@ -245,6 +245,40 @@ TEST_F(CliNodeTest, ServeOffersEchoAndEdistDemoToErl) {
     EXPECT_EQ(call.output, "42\n");
 }
 
+// epmd-less, as erl -erl_epmd_port P: the client commands reach an erl listening on P of its
+// host, and `edist serve` listens on its port and answers them, with no epmd anywhere (the
+// epmd ports given point at nothing).
+TEST_F(CliNodeTest, ErlEpmdPortReachesErlAndServeWithoutEpmd) {
+    const std::uint16_t p = free_port();
+    const std::uint16_t nothing = free_port();
+    ErlOptions o = erl_options("epmdless_erl", nothing);
+    o.long_names = true;
+    o.host = "127.0.0.2";
+    o.args = {"-erl_epmd_port", std::to_string(p), "-kernel", "inet_dist_use_interface", "{127,0,0,2}"};
+    ErlNode erl(o);
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+
+    auto pong = edist({"ping", erl.node(), "--cookie", cookie, "--erl-epmd-port", std::to_string(p)});
+    EXPECT_EQ(pong.exit_code, 0) << pong.output;
+    EXPECT_EQ(pong.output, "pong\n");
+    auto via_epmd = edist({"ping", erl.node(), "--cookie", cookie, "--epmd-port", std::to_string(nothing), "--timeout", "3"});
+    EXPECT_EQ(via_epmd.output, "pang\n") << "erl is registered nowhere: only its port finds it";
+    auto called = edist({"call", erl.node(), "erlang", "node", "[]", "--cookie", cookie, "--erl-epmd-port", std::to_string(p)});
+    EXPECT_EQ(called.exit_code, 0) << called.output;
+    EXPECT_EQ(called.output, "'" + erl.node() + "'\n");
+    auto both = edist({"ping", erl.node(), "--epmd-port", "4369", "--erl-epmd-port", std::to_string(p)});
+    EXPECT_EQ(both.exit_code, 2) << "the two ways of finding a node exclude each other: " << both.output;
+
+    const std::uint16_t q = free_port();
+    const std::string served = unique_name("epmdless_srv") + "@127.0.0.3";
+    Process serve({edist_binary(), "serve", "--name", served, "--cookie", cookie, "--erl-epmd-port", std::to_string(q)},
+                  {"ERL_EPMD_PORT=" + std::to_string(nothing)});
+    ASSERT_TRUE(serve.wait_line("(distribution port " + std::to_string(q) + ")", 20s)) << serve.transcript();
+    auto call = edist({"call", served, "edist_demo", "add", "[40, 2]", "--cookie", cookie, "--erl-epmd-port", std::to_string(q)});
+    EXPECT_EQ(call.exit_code, 0) << call.output;
+    EXPECT_EQ(call.output, "42\n");
+}
+
 TEST_F(CliNodeTest, CallPrintsTheResultOrFailsWithAClearMessage) {
     OtpEpmd epmd;
     ASSERT_TRUE(epmd.ready());
