@@ -65,6 +65,27 @@ protected:
         ASSERT_EQ(erl.eval(code), "ok") << erl.transcript();
     }
 
+    struct LiveRoundTrips {
+        std::size_t max_queue = 0;  // the stopped peer's queue, at its largest meanwhile
+        Clock::duration slowest{}; // the slowest of the live peer's round trips
+    };
+    // 200 round trips to the live peer's echo, each within 5 s, while `slow` stays stopped.
+    static LiveRoundTrips round_trips_to(CppNode& cpp, ErlNode& live, ErlNode& slow) {
+        LiveRoundTrips r;
+        auto box = cpp->make_mailbox().value();
+        for (int k = 0; k < 200; ++k) {
+            const auto t0 = Clock::now();
+            box.send(atom("echo"), live.name(), tuple(box.pid(), Term(static_cast<std::int64_t>(k))));
+            auto reply = box.receive(5s);
+            EXPECT_TRUE(reply) << "round trip " << k << " to the live peer stalled\n" << cpp.log.text();
+            if (!reply) break;
+            EXPECT_EQ(*reply, tuple(atom("echo"), Term(static_cast<std::int64_t>(k))));
+            r.slowest = std::max(r.slowest, Clock::now() - t0);
+            r.max_queue = std::max(r.max_queue, cpp->dist_queue_size(slow.name()));
+        }
+        return r;
+    }
+
 private:
     std::unique_ptr<OtpEpmd> epmd_;
 };
@@ -109,18 +130,7 @@ TEST_F(NodeBackpressure, StoppedPeerHoldsThePlainSenderBackWhileAnotherPeerIsSer
         << "queue " << cpp->dist_queue_size(slow.name()) << ", sent " << sent;
 
     // Meanwhile the live peer is served at once, round trip after round trip.
-    auto box = cpp->make_mailbox().value();
-    std::size_t max_queue = 0;
-    Clock::duration slowest{};
-    for (int k = 0; k < 200; ++k) {
-        const auto t0 = Clock::now();
-        box.send(atom("echo"), live.name(), tuple(box.pid(), Term(static_cast<std::int64_t>(k))));
-        auto reply = box.receive(5s);
-        ASSERT_TRUE(reply) << "round trip " << k << " to the live peer stalled\n" << cpp.log.text();
-        EXPECT_EQ(*reply, tuple(atom("echo"), Term(static_cast<std::int64_t>(k))));
-        slowest = std::max(slowest, Clock::now() - t0);
-        max_queue = std::max(max_queue, cpp->dist_queue_size(slow.name()));
-    }
+    const auto [max_queue, slowest] = round_trips_to(cpp, live, slow);
     const std::size_t sent_while_stopped = sent;
     const std::size_t rss_stopped = rss_bytes();
     EXPECT_LT(slowest, 2s) << "the stopped peer delayed another peer's traffic";
@@ -200,18 +210,7 @@ TEST_F(NodeBackpressure, CoroutineSenderIsSuspendedAtItsNextCoAwaitWhileTheNodeT
 
     ASSERT_TRUE(eventually([&] { return cpp->dist_queue_size(slow.name()) > busy; }, 60s))
         << "queue " << cpp->dist_queue_size(slow.name()) << ", sent " << *sent;
-    auto box = cpp->make_mailbox().value();
-    std::size_t max_queue = 0;
-    Clock::duration slowest{};
-    for (int k = 0; k < 200; ++k) {
-        const auto t0 = Clock::now();
-        box.send(atom("echo"), live.name(), tuple(box.pid(), Term(static_cast<std::int64_t>(k))));
-        auto reply = box.receive(5s);
-        ASSERT_TRUE(reply) << "round trip " << k << " to the live peer stalled\n" << cpp.log.text();
-        EXPECT_EQ(*reply, tuple(atom("echo"), Term(static_cast<std::int64_t>(k))));
-        slowest = std::max(slowest, Clock::now() - t0);
-        max_queue = std::max(max_queue, cpp->dist_queue_size(slow.name()));
-    }
+    const auto [max_queue, slowest] = round_trips_to(cpp, live, slow);
     const std::size_t sent_while_stopped = *sent;
     const std::size_t rss_stopped = rss_bytes();
     EXPECT_LT(slowest, 2s) << "the stopped peer delayed another peer's traffic";
