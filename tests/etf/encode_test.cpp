@@ -229,6 +229,33 @@ TEST(EtfEncode, LargeBinariesAmidOtherTermsEncodeExactly) {
     EXPECT_EQ(Bytes(appended.begin() + 1, appended.end()), Bytes(b.begin() + 1, b.end()));
 }
 
+TEST(EtfEncode, TermsOnEitherSideOfTheStackBufferEncodeExactly) {
+    // encode() writes into a 4 KB buffer on the stack first and moves to the heap when that
+    // fills; encode_to() then appends after what the vector held.
+    for (std::size_t len = 3'900; len < 4'300; len += 13) {
+        Term t = tuple("ok"_a, list(1, -1000, 2.5, binary(std::string(len, 'z'))), map({{"k"_a, 7}}), "x"_a);
+        Bytes b = etf::encode(t);
+        ASSERT_EQ(b.size(), 1 + etf::encoded_size(t)) << len;
+        EXPECT_EQ(*etf::decode(b), t) << len;
+        Bytes appended = {7, 8, 9};
+        etf::encode_to(appended, t);
+        EXPECT_EQ(Bytes(appended.begin() + 3, appended.end()), Bytes(b.begin() + 1, b.end())) << len;
+    }
+}
+
+TEST(EtfEncode, NestedTuplesMapsAndListsEncodeExactlyAtAnyDepth) {
+    // Past a couple of dozen levels encode() hands sub-terms to its general walk.
+    Term t = binary("leaf");
+    for (int i = 0; i < 200; ++i) {
+        if (i % 3 == 0) t = tuple(i, std::move(t), 1.5);
+        else if (i % 3 == 1) t = map({{Term(i), std::move(t)}});
+        else t = list("a"_a, std::move(t));
+    }
+    Bytes b = etf::encode(t);
+    EXPECT_EQ(b.size(), 1 + etf::encoded_size(t));
+    EXPECT_EQ(*etf::decode(b), t);
+}
+
 TEST(EtfEncode, EncodeToAppendsWithoutVersionByte) {
     Bytes out = {1, 2};
     etf::encode_to(out, Term("a"_a));
