@@ -393,9 +393,11 @@ bool Decoder::run_frames(Term& out) {
                 return false;
             }
         }
-        Step s = finish(*f);
-        if (s == Step::Opened) continue;
-        if (s == Step::Failed) return false;
+        if (f->kind != FrameKind::Tuple) { // a tuple (or the root) needs no check: skip the call
+            Step s = finish(*f);
+            if (s == Step::Opened) continue;
+            if (s == Step::Failed) return false;
+        }
         frames_.pop_back();
         if (frames_.empty()) return true;
         f = &frames_.back();
@@ -508,15 +510,34 @@ Result<Term> decode_one(std::span<const std::uint8_t> bytes, std::size_t& offset
     return out;
 }
 
-Result<Term> decode_whole(std::span<const std::uint8_t> bytes, const DecodeOptions& opts,
-                          edist::detail::Node* owner) {
+[[gnu::cold, gnu::noinline]] Result<Term> bad_version(std::span<const std::uint8_t> bytes) {
     if (bytes.empty()) return input_error("truncated input", 0);
-    if (bytes[0] != version_magic)
-        return input_error("expected version byte 131, found " + std::to_string(bytes[0]), 0);
+    return input_error("expected version byte 131, found " + std::to_string(bytes[0]), 0);
+}
+
+[[gnu::cold, gnu::noinline]] Result<Term> decode_whole_compressed(std::span<const std::uint8_t> bytes,
+                                                                  const DecodeOptions& opts) {
     std::size_t offset = 1;
-    Result<Term> r = decode_one(bytes, offset, opts, owner);
+    Result<Term> r = decode_compressed(bytes, offset, opts);
     if (r.ok() && offset != bytes.size()) return input_error("trailing bytes after term", offset);
     return r;
+}
+
+// decode_one for a whole input after its version byte, written out so that a small term's
+// decode is one call into the decoder and one Result built.
+[[gnu::always_inline]] inline Result<Term> decode_whole(std::span<const std::uint8_t> bytes,
+                                                        const DecodeOptions& opts, edist::detail::Node* owner) {
+    if (bytes.empty() || bytes[0] != version_magic) [[unlikely]]
+        return bad_version(bytes);
+    if (bytes.size() > 1 && bytes[1] == COMPRESSED) [[unlikely]]
+        return decode_whole_compressed(bytes, opts);
+    Decoder d(bytes.data(), bytes.data() + bytes.size(), opts, owner);
+    Term out;
+    if (!d.run(bytes.data() + 1, out)) [[unlikely]]
+        return d.error();
+    if (d.pos() != bytes.data() + bytes.size()) [[unlikely]]
+        return input_error("trailing bytes after term", static_cast<std::size_t>(d.pos() - bytes.data()));
+    return out;
 }
 
 edist::detail::Node* storage_owner(const Term& binary) noexcept {

@@ -374,6 +374,7 @@ bool Decoder::read_binary(std::uint8_t tag, const std::uint8_t* at, Term* slot) 
     std::size_t bits = len == 0 ? 0 : (len - 1) * 8 + last_bits;
     edist::detail::BinaryNode* b;
     if (owner_ && last_bits == 8 && len >= opts_.share_binaries_from) {
+        arena_.expect_input(remaining()); // a binary Term holding one large binary: no 16 KB block
         b = arena_.sub_binary(owner_, data, bits);
     } else {
         b = arena_.binary(bits);

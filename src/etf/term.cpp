@@ -4,6 +4,7 @@
 #include <edist/text.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -137,7 +138,9 @@ constexpr std::size_t block_header = (sizeof(ArenaBlock) + 7) & ~std::size_t(7);
 constexpr std::size_t arena_header_bytes = (sizeof(Arena) + 7) & ~std::size_t(7);
 // The first block holds about what the input will need (a decoded term takes 2.5-6 times its
 // encoded size in nodes), within these bounds; later ones double up to the largest size.
-constexpr std::size_t first_block_min = 128, first_block_max = 16 * 1024, largest_block = 1024 * 1024;
+// A first block of the largest size is exactly 16 KB, header included.
+constexpr std::size_t first_block_min = 128, largest_block = 1024 * 1024;
+constexpr std::size_t first_block_max = 16 * 1024 - block_header - arena_header_bytes;
 
 #if EDIST_ARENA_POISON
 extern "C" void __asan_poison_memory_region(void const volatile*, std::size_t);
@@ -146,9 +149,51 @@ void poison(void* p, std::size_t n) noexcept { __asan_poison_memory_region(p, n)
 void unpoison_block(ArenaBlock* b, std::size_t n) noexcept { __asan_unpoison_memory_region(b, n); }
 #endif
 
+// Arena blocks of 512 bytes to 16 KB come in powers of two, and a thread keeps one spare of
+// each size: decoding a term of a few KB and dropping it, over and over, would otherwise take
+// each block from malloc's slower bins (tcache stops at about 1 KB) and give it back.
+constexpr unsigned spare_min_shift = 9, spare_max_shift = 14;
+constexpr std::size_t spare_max = std::size_t(1) << spare_max_shift;
+struct SpareBlocks {
+    std::array<void*, spare_max_shift - spare_min_shift + 1> block{};
+    ~SpareBlocks() {
+        for (void* b : block) ::operator delete(b);
+    }
+};
+thread_local SpareBlocks spare_blocks;
+
+[[gnu::noinline]] void* alloc_spare(std::size_t& bytes, std::uint8_t& cls) {
+    unsigned shift = std::max<unsigned>(spare_min_shift, static_cast<unsigned>(std::bit_width(bytes - 1)));
+    cls = static_cast<std::uint8_t>(pool_classes + 1 + (shift - spare_min_shift));
+    bytes = std::size_t(1) << shift;
+    if (void* b = std::exchange(spare_blocks.block[shift - spare_min_shift], nullptr)) return b;
+    return ::operator new(bytes);
+}
+
+// Memory for a block of at least `bytes`, and in `bytes` how much it really holds.
+inline void* alloc_block(std::size_t& bytes, std::uint8_t& cls) {
+    if (bytes <= pool_classes * 16 || bytes > spare_max || pool_cap == 0) return alloc_raw(bytes, cls);
+    return alloc_spare(bytes, cls);
+}
+
+[[gnu::noinline]] void free_spare(void* b, std::uint8_t cls) noexcept {
+    void*& spare = spare_blocks.block[cls - pool_classes - 1];
+    if (!spare) {
+        spare = b;
+        return;
+    }
+    ::operator delete(b);
+}
+
+inline void free_block(void* b, std::uint8_t cls) noexcept {
+    if (cls > pool_classes) return free_spare(b, cls);
+    free_node(b, cls);
+}
+
 ArenaBlock* new_block(Arena* a, std::size_t payload) {
     std::uint8_t cls;
-    auto* b = static_cast<ArenaBlock*>(alloc_raw(block_header + payload, cls));
+    std::size_t bytes = block_header + payload;
+    auto* b = static_cast<ArenaBlock*>(alloc_block(bytes, cls));
     b->arena = a;
     b->pool_class = cls;
     return b;
@@ -164,7 +209,9 @@ void* ArenaBuilder::alloc_slow(std::size_t bytes) {
         std::size_t payload = std::clamp(4 * hint_ + 64, first_block_min, first_block_max);
         payload = std::max(payload, bytes);
         std::uint8_t cls;
-        void* raw = alloc_raw(block_header + arena_header_bytes + payload, cls);
+        std::size_t raw_bytes = block_header + arena_header_bytes + payload;
+        void* raw = alloc_block(raw_bytes, cls);
+        payload = raw_bytes - block_header - arena_header_bytes; // all of a rounded-up block
         auto* block = static_cast<ArenaBlock*>(raw);
         auto* a = new (static_cast<char*>(raw) + block_header) Arena();
         block->arena = a;
@@ -188,14 +235,16 @@ void* ArenaBuilder::alloc_slow(std::size_t bytes) {
         block_ = b;
         return reinterpret_cast<char*>(b) + block_header;
     }
-    ArenaBlock* b = new_block(a_, a_->next_block);
+    // The header inside the block's size, so that it stays a power of two.
+    std::size_t payload = a_->next_block - block_header;
+    ArenaBlock* b = new_block(a_, payload);
     b->next = a_->blocks;
     a_->blocks = b;
     a_->current = b;
     a_->bump = reinterpret_cast<char*>(b) + block_header;
-    a_->limit = a_->bump + a_->next_block;
+    a_->limit = a_->bump + payload;
 #if EDIST_ARENA_POISON
-    poison(a_->bump, a_->next_block);
+    poison(a_->bump, payload);
 #endif
     a_->next_block = std::min(2 * a_->next_block, largest_block);
     return alloc(bytes);
@@ -257,7 +306,7 @@ static void free_arena_blocks(detail::Arena* a) noexcept {
     // The first block, which holds `a` itself, is the last in the list.
     for (detail::ArenaBlock* b = a->blocks; b;) {
         detail::ArenaBlock* next = b->next;
-        detail::free_node(b, b->pool_class);
+        detail::free_block(b, b->pool_class);
         b = next;
     }
 }
@@ -353,12 +402,18 @@ void detail::destroy(Node* first) noexcept {
 }
 
 void detail::release_node(Node* n) noexcept {
-    n = counted(n);
-    if (n->rc.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    auto* a = static_cast<Arena*>(n);
-    if (n->pool_class == arena_header && !a->finalizers && !a->owner) {
-        free_arena_blocks(a); // the common case needs no stack
-        return;
+    for (;;) {
+        n = counted(n);
+        if (n->rc.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+        auto* a = static_cast<Arena*>(n);
+        if (n->pool_class != arena_header || a->finalizers) break;
+        // The common case needs no stack: an arena without finalizers holds at most one other
+        // reference, its input's owner, which is dropped next (a loop, so a chain of arenas
+        // each decoded from the previous one does not recurse).
+        Node* owner = a->owner;
+        free_arena_blocks(a);
+        if (!owner) return;
+        n = owner;
     }
     destroy(n);
 }

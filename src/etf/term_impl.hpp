@@ -197,6 +197,11 @@ public:
         b->data = b->inline_bytes();
         return b;
     }
+    // Before the first allocation: the input left to decode is `bytes`, not what the builder
+    // was made with (the first node shares a large binary, which needs no arena memory).
+    void expect_input(std::size_t bytes) noexcept {
+        if (!a_) hint_ = bytes;
+    }
     // Points into `owner`'s storage; the arena takes one reference on owner for all of them.
     BinaryNode* sub_binary(Node* owner, const std::uint8_t* data, std::size_t bits);
     // A node whose destructor must run when the arena dies (BigNode, FunNode).

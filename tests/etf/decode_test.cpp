@@ -483,6 +483,25 @@ TEST(EtfDecodeArena, LargeTermsSpanSeveralBlocks) {
     EXPECT_EQ(some, tuple(12'345, binary("12345")));
 }
 
+TEST(EtfDecodeArena, TermsKeptWhileOthersAreDecodedAndDroppedStayIntact) {
+    // A thread keeps spare arena blocks of a few sizes for the next decode: a term still held
+    // must never have its block handed out again.
+    std::vector<Term> originals;
+    std::vector<std::pair<std::size_t, Term>> kept;
+    for (int n = 1; n < 3'000; n = n * 3 / 2 + 1) {
+        std::vector<Term> items;
+        for (int i = 0; i < n; ++i) items.push_back(tuple(i, binary(std::to_string(n))));
+        originals.push_back(list_from(items));
+    }
+    for (std::size_t round = 0; round < 3; ++round) {
+        for (std::size_t i = 0; i < originals.size(); ++i) {
+            Term t = ok(etf::encode(originals[i]));
+            if ((i + round) % 2 == 0) kept.emplace_back(i, std::move(t)); // else dropped here
+        }
+    }
+    for (const auto& [i, t] : kept) EXPECT_EQ(t, originals[i]) << i;
+}
+
 // --- Compressed terms -----------------------------------------------------------------------
 
 TEST(EtfDecode, DecodesCompressedTermsFromErl) {
