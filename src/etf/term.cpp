@@ -190,6 +190,33 @@ inline void free_block(void* b, std::uint8_t cls) noexcept {
     free_node(b, cls);
 }
 
+// A decode's arena, kept whole (block and header) for the thread's next decode that needs a
+// first block of the same size: one per size. Most decoded terms are small and soon dropped,
+// and making and freeing an arena was a fifth of decoding a 3-element tuple.
+constexpr std::size_t block_classes = pool_classes + 1 + (spare_max_shift - spare_min_shift + 1);
+struct SpareArenas {
+    std::array<Arena*, block_classes> arena{};
+    ~SpareArenas() {
+        for (Arena* a : arena)
+            if (a) ::operator delete(a->blocks);
+    }
+};
+thread_local SpareArenas spare_arenas;
+
+// The size class of a block of `bytes` (rounded up to it in `bytes`); 0 for none.
+inline std::uint8_t block_class(std::size_t& bytes) noexcept {
+    if (pool_cap == 0) return 0;
+    if (bytes <= pool_classes * 16) {
+        std::size_t c = (bytes + 15) / 16;
+        bytes = c * 16;
+        return static_cast<std::uint8_t>(c);
+    }
+    if (bytes > spare_max) return 0;
+    unsigned shift = std::max<unsigned>(spare_min_shift, static_cast<unsigned>(std::bit_width(bytes - 1)));
+    bytes = std::size_t(1) << shift;
+    return static_cast<std::uint8_t>(pool_classes + 1 + (shift - spare_min_shift));
+}
+
 ArenaBlock* new_block(Arena* a, std::size_t payload) {
     std::uint8_t cls;
     std::size_t bytes = block_header + payload;
@@ -208,8 +235,20 @@ void* ArenaBuilder::alloc_slow(std::size_t bytes) {
     if (!a_) {
         std::size_t payload = std::clamp(4 * hint_ + 64, first_block_min, first_block_max);
         payload = std::max(payload, bytes);
-        std::uint8_t cls;
         std::size_t raw_bytes = block_header + arena_header_bytes + payload;
+        std::size_t rounded = raw_bytes;
+        if (std::uint8_t c = block_class(rounded)) {
+            if (Arena* a = std::exchange(spare_arenas.arena[c], nullptr)) {
+                payload = rounded - block_header - arena_header_bytes;
+                a->rc.store(1, std::memory_order_relaxed);
+                a->bump = reinterpret_cast<char*>(a) + arena_header_bytes;
+                a->limit = a->bump + payload;
+                a->next_block = std::max<std::size_t>(2 * payload, 4096);
+                a_ = a;
+                return alloc(bytes);
+            }
+        }
+        std::uint8_t cls;
         void* raw = alloc_block(raw_bytes, cls);
         payload = raw_bytes - block_header - arena_header_bytes; // all of a rounded-up block
         auto* block = static_cast<ArenaBlock*>(raw);
@@ -303,6 +342,15 @@ private:
 
 // Frees an arena's memory, `a` included.
 static void free_arena_blocks(detail::Arena* a) noexcept {
+    if (!a->blocks->next) { // one block: keep the arena for the next decode, if none is kept
+        detail::Arena*& spare = detail::spare_arenas.arena[a->blocks->pool_class];
+        if (detail::pool_cap != 0 && a->blocks->pool_class != 0 && !spare) {
+            a->finalizers = nullptr;
+            a->owner = nullptr;
+            spare = a;
+            return;
+        }
+    }
     // The first block, which holds `a` itself, is the last in the list.
     for (detail::ArenaBlock* b = a->blocks; b;) {
         detail::ArenaBlock* next = b->next;
