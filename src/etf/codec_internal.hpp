@@ -76,6 +76,28 @@ inline void put64(std::uint8_t* p, std::uint64_t v) noexcept {
     std::memcpy(p, &v, 8);
 }
 
+// Copies n bytes. Most binaries in messages are a few bytes long: those are copied inline with
+// overlapping loads, where a call to memcpy would cost more than the copy.
+[[gnu::always_inline]] inline void copy_bytes(std::uint8_t* d, const std::uint8_t* p, std::size_t n) noexcept {
+    if (n >= 8 && n <= 16) {
+        std::uint64_t a, b;
+        std::memcpy(&a, p, 8);
+        std::memcpy(&b, p + n - 8, 8);
+        std::memcpy(d, &a, 8);
+        std::memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        std::uint32_t a, b;
+        std::memcpy(&a, p, 4);
+        std::memcpy(&b, p + n - 4, 4);
+        std::memcpy(d, &a, 4);
+        std::memcpy(d + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (std::size_t i = 0; i < n; ++i) d[i] = p[i];
+    } else {
+        std::memcpy(d, p, n);
+    }
+}
+
 // A LIFO whose first N entries live inside the object: most terms nest only a few levels, and
 // a heap allocation per decode or encode call would cost as much as the work itself.
 template <class T, std::size_t N>

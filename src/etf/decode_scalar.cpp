@@ -379,7 +379,7 @@ bool Decoder::read_binary(std::uint8_t tag, const std::uint8_t* at, Term* slot) 
     } else {
         b = arena_.binary(bits);
         if (len) {
-            std::memcpy(b->inline_bytes(), data, len);
+            copy_bytes(b->inline_bytes(), data, len);
             if (last_bits < 8) b->inline_bytes()[len - 1] &= static_cast<std::uint8_t>(0xFF00u >> last_bits);
         }
     }

@@ -32,6 +32,11 @@ struct AtomKey {
 inline AtomKey atom_key(const std::uint8_t* p, std::size_t len, std::size_t readable) noexcept {
     std::uint64_t lo = 0, hi = 0;
     if (readable < 16) [[unlikely]] { // near the end of the input: do not load past it
+        if (len <= 8 && readable >= 8) { // a short atom near the end of a small term
+            std::memcpy(&lo, p, 8);
+            if (len < 8) lo &= (std::uint64_t(1) << (8 * len)) - 1;
+            return {lo, 0};
+        }
         for (std::size_t i = 0; i < len; ++i) (i < 8 ? lo : hi) |= std::uint64_t(p[i]) << (8 * (i % 8));
         return {lo, hi};
     }

@@ -467,40 +467,18 @@ public:
 private:
     static std::size_t room(Cursor c) noexcept { return static_cast<std::size_t>(c.limit - c.w); }
 
-    // Most binaries in messages are a few bytes: copied inline with overlapping loads, where a
-    // call to memcpy would cost more than the copy.
-    [[gnu::always_inline]] static void copy_bytes(std::uint8_t* d, const std::uint8_t* p, std::size_t n) noexcept {
-        if (n >= 8 && n <= 16) {
-            std::uint64_t a, b;
-            std::memcpy(&a, p, 8);
-            std::memcpy(&b, p + n - 8, 8);
-            std::memcpy(d, &a, 8);
-            std::memcpy(d + n - 8, &b, 8);
-        } else if (n >= 4 && n < 8) {
-            std::uint32_t a, b;
-            std::memcpy(&a, p, 4);
-            std::memcpy(&b, p + n - 4, 4);
-            std::memcpy(d, &a, 4);
-            std::memcpy(d + n - 4, &b, 4);
-        } else if (n < 4) {
-            for (std::size_t i = 0; i < n; ++i) d[i] = p[i];
-        } else {
-            std::memcpy(d, p, n);
-        }
-    }
-
     // Small integers, short atoms and []: written here with room for 16 bytes already made.
     [[gnu::always_inline]] static bool scalar(const Term& x, Cursor& c) noexcept {
         NodeTag tag = TermAccess::tag(x);
         if (tag == NodeTag::Small) {
             std::int64_t v = TermAccess::small(x);
-            if (v >= 0 && v <= 255) {
+            if (static_cast<std::uint64_t>(v) <= 255) {
                 c.w[0] = SMALL_INTEGER_EXT;
                 c.w[1] = static_cast<std::uint8_t>(v);
                 c.w += 2;
                 return true;
             }
-            if (v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max()) {
+            if (v == static_cast<std::int32_t>(v)) {
                 c.w[0] = INTEGER_EXT;
                 codec::put32(c.w + 1, static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
                 c.w += 5;
