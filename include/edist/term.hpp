@@ -126,7 +126,10 @@ public:
     Term(const std::string&) = delete;
     Term(std::nullptr_t) = delete;
 
-    Term(const Term& o) noexcept : tag_(o.tag_), aux_(o.aux_), v_(o.v_) { retain(); }
+    // Atoms, integers, floats, [] and exports hold no node: copying or dropping one makes no call.
+    Term(const Term& o) noexcept : tag_(o.tag_), aux_(o.aux_), v_(o.v_) {
+        if (tag_ >= detail::Tag::Big) retain();
+    }
     Term(Term&& o) noexcept : tag_(o.tag_), aux_(o.aux_), v_(o.v_) { o.tag_ = detail::Tag::Nil; }
     Term& operator=(const Term& o) noexcept {
         Term(o).swap(*this);
@@ -136,7 +139,9 @@ public:
         Term(std::move(o)).swap(*this);
         return *this;
     }
-    ~Term() { release(); }
+    ~Term() {
+        if (tag_ >= detail::Tag::Big) release();
+    }
     void swap(Term& o) noexcept {
         std::swap(tag_, o.tag_);
         std::swap(aux_, o.aux_);
