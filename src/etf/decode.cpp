@@ -20,7 +20,29 @@ using namespace codec;
 
 namespace codec {
 
-Decoder::Step Decoder::step(Term* slot) {
+// Tuples and binaries, the commonest tags after small integers and atoms, inlined into the
+// container loop; every other tag goes to step_any, whose large frame they need not set up.
+inline Decoder::Step Decoder::step(Term* slot) {
+    const std::uint8_t* at = p_;
+    if (remaining() >= 2) {
+        if (*p_ == SMALL_TUPLE_EXT) {
+            std::size_t n = p_[1];
+            if (n != 0 && n <= remaining() - 2 && depth() < opts_.max_depth) {
+                p_ += 2;
+                auto* t = arena_.tuple(static_cast<std::uint32_t>(n));
+                new (slot) Term(TermAccess::adopt(NodeTag::Tuple, t));
+                frames_.push_back({t->elems(), 0, static_cast<std::uint32_t>(n), 0, FrameKind::Tuple, t, nullptr, at});
+                return Step::Opened;
+            }
+        } else if (*p_ == BINARY_EXT) {
+            ++p_;
+            return read_binary(BINARY_EXT, at, slot) ? Step::Value : Step::Failed;
+        }
+    }
+    return step_any(slot);
+}
+
+Decoder::Step Decoder::step_any(Term* slot) {
 again:
     const std::uint8_t* at = p_;
     if (p_ == end_) return truncated(at), Step::Failed;

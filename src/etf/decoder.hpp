@@ -119,7 +119,8 @@ public:
 private:
     enum class Step : std::uint8_t { Value, Opened, Failed };
     // Decodes one term into `slot`; a container is pushed as a new frame (Opened).
-    Step step(Term* slot);
+    [[gnu::always_inline]] inline Step step(Term* slot);
+    [[gnu::noinline]] Step step_any(Term* slot); // every tag
     Step open_fun(const std::uint8_t* at, Term* slot);
     Step finish(Frame& f);
     Step list_tail(Frame& f);
