@@ -243,6 +243,28 @@ TEST(EtfEncode, TermsOnEitherSideOfTheStackBufferEncodeExactly) {
     }
 }
 
+TEST(EtfEncode, FunSizeIsRightWhenTheFunCrossesTheStackBuffer) {
+    // NEW_FUN_EXT's Size is patched after the free variables: here they carry the encoding from
+    // the stack buffer to the heap in between.
+    for (std::size_t len : {10u, 4'000u, 5'000u, 40'000u}) {
+        FunData fd;
+        fd.module = "m"_a;
+        fd.old_index = Term(1);
+        fd.old_uniq = Term(2);
+        fd.pid = Term(Pid{"n@h"_a, 1, 2, 3});
+        fd.free_vars = {binary(std::string(len, 'f')), Term(7)};
+        Term t = tuple(binary(std::string(100, 'p')), fun(fd));
+        Bytes b = etf::encode(t);
+        EXPECT_EQ(b.size(), 1 + etf::encoded_size(t)) << len;
+        auto back = etf::decode(b);
+        ASSERT_TRUE(back) << len << ": " << back.error().what();
+        EXPECT_EQ(*back, t) << len;
+        Bytes appended = {1};
+        etf::encode_to(appended, t);
+        EXPECT_EQ(Bytes(appended.begin() + 1, appended.end()), Bytes(b.begin() + 1, b.end())) << len;
+    }
+}
+
 TEST(EtfEncode, NestedTuplesMapsAndListsEncodeExactlyAtAnyDepth) {
     // Past a couple of dozen levels encode() hands sub-terms to its general walk.
     Term t = binary("leaf");
