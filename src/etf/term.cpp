@@ -1,5 +1,6 @@
 // Term construction, typed access and node lifetime.
 #include "etf/term_impl.hpp"
+#include "etf/text_common.hpp"
 
 #include <edist/text.hpp>
 
@@ -539,34 +540,11 @@ Term bitstring(std::span<const std::uint8_t> bytes, std::size_t bit_size) {
 
 Atom atom(std::string_view utf8) { return Atom(utf8); }
 
-namespace {
-// Decodes one UTF-8 sequence; -1 when invalid.
-long next_code_point(std::string_view s, std::size_t& i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-        ++i;
-        return c;
-    }
-    std::size_t n = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 0;
-    if (n == 0 || i + n >= s.size()) return -1;
-    long cp = c & (0x3F >> n);
-    for (std::size_t k = 1; k <= n; ++k) {
-        auto cc = static_cast<unsigned char>(s[i + k]);
-        if ((cc & 0xC0) != 0x80) return -1;
-        cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr long min_for_len[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min_for_len[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
-    i += n + 1;
-    return cp;
-}
-} // namespace
-
 Term string(std::string_view utf8) {
     std::vector<Term> cps;
     cps.reserve(utf8.size());
     for (std::size_t i = 0; i < utf8.size();) {
-        long cp = next_code_point(utf8, i);
+        long cp = detail::decode_utf8(utf8, i);
         if (cp < 0) throw Error(atoms::badarg, "string: invalid UTF-8 at byte " + std::to_string(i));
         cps.emplace_back(cp);
     }
@@ -730,22 +708,7 @@ std::string Term::as_string() const {
     for (const Term& e : as_list()) {
         if (e.tag_ != Tag::Small || e.v_.i < 0 || e.v_.i > 0x10FFFF || (e.v_.i >= 0xD800 && e.v_.i <= 0xDFFF))
             fail_expected("a string (a proper list of code points)");
-        auto cp = static_cast<std::uint32_t>(e.v_.i);
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
+        detail::append_utf8(out, static_cast<std::uint32_t>(e.v_.i));
     }
     return out;
 }

@@ -1,6 +1,8 @@
 // The node's I/O server (`user`) and the client side of the I/O protocol.
 #include "services/system.hpp"
 
+#include "etf/text_common.hpp"
+
 #include <edist/io.hpp>
 #include <edist/io_lib.hpp>
 #include <edist/text.hpp>
@@ -10,24 +12,6 @@
 namespace edist {
 
 namespace {
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
 
 // Chardata (nested lists of code points and binaries) as UTF-8. Binaries are UTF-8 for the
 // unicode encoding and Latin-1 for latin1, as the I/O protocol defines. False when malformed.
@@ -41,11 +25,11 @@ bool chardata_to_utf8(const Term& data, bool unicode, std::string& out) {
             if (unicode)
                 out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
             else
-                for (auto b : bytes) append_utf8(out, b);
+                for (auto b : bytes) detail::append_utf8(out, b);
         } else if (t->is_int64()) {
             auto cp = t->as_int64();
             if (cp < 0 || cp > 0x10FFFF || (!unicode && cp > 255)) return false;
-            append_utf8(out, static_cast<std::uint32_t>(cp));
+            detail::append_utf8(out, static_cast<std::uint32_t>(cp));
         } else if (t->is_list()) {
             auto l = t->as_list();
             if (!l.tail->is_nil()) todo.push_back(l.tail); // a binary tail is allowed in iodata
