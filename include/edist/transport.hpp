@@ -16,6 +16,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
+#include <asio/error.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -203,6 +204,17 @@ public:
     virtual void async_connect(const NodeAddress& to, ConnectHandler handler) = 0;
     virtual void async_read_some(asio::mutable_buffer buffer, IoHandler handler) = 0;
     virtual void async_write_some(asio::const_buffer buffer, IoHandler handler) = 0;
+    // Writes what the carrier takes at once, without waiting and without a handler: the bytes
+    // written (maybe fewer than asked; the caller goes on with async_write_some), or 0 with
+    // `ec` set (asio::error::would_block when nothing could be written now). Called on the
+    // stream's executor, never while an async_write_some is outstanding. Saves a write its
+    // trip through the executor's queue and the poll that trip costs; a carrier that cannot
+    // (TLS, whose records are written by its own machinery) keeps this default.
+    virtual std::size_t try_write_some(asio::const_buffer buffer, std::error_code& ec) {
+        (void)buffer;
+        ec = asio::error::would_block;
+        return 0;
+    }
     // Ends the stream; outstanding operations complete with asio::error::operation_aborted.
     virtual void close() = 0;
     // Whether handshake messages carry 4-byte lengths, as inside OTP's TLS distribution

@@ -148,28 +148,47 @@ void Connection::queue_bytes(std::span<const std::uint8_t> bytes) {
     }
 }
 
-// Strand. Writes whatever accumulated while the previous write was in flight, in one go.
+// Strand. Writes whatever accumulated while the previous write was in flight, in one go: at
+// once when the socket takes it all (the usual case), else through an asynchronous write
+// whose completion comes back here.
 void Connection::do_write() {
-    bool wake;
-    std::vector<Held> held;
-    {
-        std::lock_guard lock(mutex_);
-        wake = blocked_senders_ > 0 && out_.size() + pending_bytes_ <= node_.options.dist_buf_busy_limit;
-        in_flight_ = 0;
-        if (state_ == State::closed || out_.empty()) {
-            write_pending_ = false;
-        } else {
-            writing_.clear();
-            writing_.swap(out_);
-            in_flight_ = writing_.size();
-            written_ = 0;
-            wrote_since_tick_ = true;
+    for (;;) {
+        bool wake;
+        std::vector<Held> held;
+        {
+            std::lock_guard lock(mutex_);
+            wake = blocked_senders_ > 0 && out_.size() + pending_bytes_ <= node_.options.dist_buf_busy_limit;
+            in_flight_ = 0;
+            if (state_ == State::closed || out_.empty()) {
+                write_pending_ = false;
+            } else {
+                writing_.clear();
+                writing_.swap(out_);
+                in_flight_ = writing_.size();
+                written_ = 0;
+                wrote_since_tick_ = true;
+            }
+            held = release_held_locked();
         }
-        held = release_held_locked();
+        if (wake) drain_cv_.notify_all();
+        resume_held(std::move(held));
+        if (in_flight_ == 0) return; // in_flight_ is written on this strand only
+        if (!write_now()) return;
     }
-    if (wake) drain_cv_.notify_all();
-    resume_held(std::move(held));
-    if (in_flight_ != 0) write_some(); // in_flight_ is written on this strand only
+}
+
+// Strand. True when writing_ went out whole without waiting; otherwise an asynchronous write
+// (or the failure) carries on from where the socket stopped taking bytes.
+bool Connection::write_now() {
+    std::error_code ec;
+    written_ += stream_->try_write_some(asio::buffer(writing_.data() + written_, writing_.size() - written_), ec);
+    if (written_ == writing_.size()) return true;
+    if (ec && ec != std::errc::operation_would_block) {
+        on_written(ec, 0);
+        return false;
+    }
+    write_some();
+    return false;
 }
 
 void Connection::write_some() {
@@ -183,7 +202,7 @@ void Connection::on_written(const std::error_code& ec, std::size_t n) {
         return;
     }
     written_ += n;
-    if (written_ < writing_.size()) write_some();
+    if (written_ < writing_.size()) write_some(); // the socket was full a moment ago: wait
     else do_write();
 }
 

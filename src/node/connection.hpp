@@ -60,6 +60,7 @@ private:
     void queue_bytes(std::span<const std::uint8_t> bytes);
     void kick_write();
     void do_write();
+    bool write_now();
     void write_some();
     void on_written(const std::error_code& ec, std::size_t n);
     bool on_node_thread() const;

@@ -42,6 +42,10 @@ public:
     void async_write_some(asio::const_buffer buffer, IoHandler handler) override {
         socket_.async_write_some(buffer, std::move(handler));
     }
+    // The socket is non-blocking (no_delay() sets it), so this is one send() that never waits.
+    std::size_t try_write_some(asio::const_buffer buffer, std::error_code& ec) override {
+        return socket_.write_some(buffer, ec);
+    }
     void close() override {
         std::error_code ignore;
         resolver_.cancel();
@@ -50,9 +54,12 @@ public:
     }
 
 private:
+    // Once connected: TCP_NODELAY, and non-blocking so that try_write_some cannot wait
+    // (Asio's asynchronous operations work the same either way).
     void no_delay() {
         std::error_code ignore;
         socket_.set_option(asio::ip::tcp::no_delay(true), ignore);
+        socket_.non_blocking(true, ignore);
     }
 
     asio::ip::tcp::socket socket_;
