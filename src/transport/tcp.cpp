@@ -4,6 +4,8 @@
 
 #include <asio.hpp>
 
+#include <unistd.h>
+
 namespace edist {
 
 namespace {
@@ -30,8 +32,11 @@ public:
                 }
                 asio::async_connect(socket_, r,
                                     [this, handler = std::move(handler)](const std::error_code& ec2,
-                                                                         const asio::ip::tcp::endpoint&) mutable {
-                                        if (!ec2) no_delay();
+                                                                         const asio::ip::tcp::endpoint& ep) mutable {
+                                        if (!ec2) {
+                                            forget_writability(ep.protocol());
+                                            no_delay();
+                                        }
                                         handler(ec2);
                                     });
             });
@@ -60,6 +65,19 @@ private:
         std::error_code ignore;
         socket_.set_option(asio::ip::tcp::no_delay(true), ignore);
         socket_.non_blocking(true, ignore);
+    }
+
+    // Waiting for the connect asked the reactor for writability, which Asio never withdraws:
+    // every ACK from the peer would then wake the node's thread for nothing (one epoll_wait
+    // per call in a C++->BEAM erpc loop). Handing the descriptor to the socket afresh
+    // registers it for reading only; writes are tried at once (try_write_some) and ask for
+    // writability again only when the socket is full.
+    void forget_writability(const asio::ip::tcp& protocol) {
+        std::error_code ec;
+        auto fd = socket_.release(ec);
+        if (ec) return;
+        socket_.assign(protocol, fd, ec);
+        if (ec) ::close(fd); // the socket stays closed: the handshake's first write fails
     }
 
     asio::ip::tcp::socket socket_;
