@@ -287,16 +287,14 @@ Result<bool> Receiver::decode_message(std::span<const std::uint8_t> p, std::vect
 }
 
 void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out) {
-    Encoded e = dist::encode(signal, config_.send);
     const std::size_t start = out.size();
     if (!config_.dist_header) {
         out.resize(start + 4);
         out.push_back(pass_through);
         out.push_back(etf::version_magic);
-        etf::encode_to(out, e.control);
-        if (e.payload) {
+        if (const Term* payload = encode_control_to(out, signal, config_.send)) {
             out.push_back(etf::version_magic);
-            etf::encode_to(out, *e.payload);
+            etf::encode_to(out, *payload);
         }
         put_be32(out.data() + start, static_cast<std::uint32_t>(out.size() - start - 4));
         return;
@@ -305,9 +303,9 @@ void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out) {
     // only a message that turns out larger than a fragment is then laid out as fragments.
     out.resize(start + 4);
     out.insert(out.end(), {etf::version_magic, header_normal, 0});
-    etf::encode_to(out, e.control);
+    const Term* payload = encode_control_to(out, signal, config_.send);
     const std::size_t control_size = out.size() - start - 7;
-    if (e.payload) etf::encode_to(out, *e.payload);
+    if (payload) etf::encode_to(out, *payload);
     const std::size_t body = out.size() - start - 7;
     if (!config_.fragments || 3 + body <= config_.fragment_size) {
         put_be32(out.data() + start, static_cast<std::uint32_t>(out.size() - start - 4));

@@ -3,6 +3,8 @@
 #include <edist/etf.hpp>
 #include <edist/text.hpp>
 
+#include "etf/term_writer.hpp"
+
 #include <string>
 
 namespace edist::dist {
@@ -253,50 +255,96 @@ Result<Signal> parse(const Term& control, const std::optional<Term>& payload, At
 }
 
 namespace {
-Term op(Op o) { return Term(static_cast<int>(o)); }
-} // namespace
 
-Encoded encode(const Signal& signal, const SendOptions& opts) {
-    const Term unused{atoms::empty};
+// A spawn request's {Module, Function, Arity}.
+struct Mfa {
+    Atom module;
+    Atom function;
+    std::uint32_t arity;
+};
+
+// Every signal's control tuple, once: calls `make(payload, op, fields...)` with the payload
+// (nullptr when the operation has none) and the tuple's elements after the operation.
+template <class Make>
+decltype(auto) with_control(const Signal& signal, const SendOptions& opts, Make&& make) {
+    const Atom unused = atoms::empty;
     return std::visit(
-        [&](const auto& s) -> Encoded {
+        [&](const auto& s) -> decltype(auto) {
             using S = std::decay_t<decltype(s)>;
             if constexpr (std::is_same_v<S, SendSignal>) {
-                if (s.from && opts.send_sender) return {tuple(op(Op::send_sender), *s.from, s.to), s.message};
-                return {tuple(op(Op::send), unused, s.to), s.message};
+                if (s.from && opts.send_sender) return make(&s.message, Op::send_sender, *s.from, s.to);
+                return make(&s.message, Op::send, unused, s.to);
             } else if constexpr (std::is_same_v<S, RegSendSignal>) {
-                return {tuple(op(Op::reg_send), s.from, unused, s.to), s.message};
+                return make(&s.message, Op::reg_send, s.from, unused, s.to);
             } else if constexpr (std::is_same_v<S, AliasSendSignal>) {
-                return {tuple(op(Op::alias_send), s.from, s.alias), s.message};
+                return make(&s.message, Op::alias_send, s.from, s.alias);
             } else if constexpr (std::is_same_v<S, LinkSignal>) {
-                return {tuple(op(Op::link), s.from, s.to), std::nullopt};
+                return make(nullptr, Op::link, s.from, s.to);
             } else if constexpr (std::is_same_v<S, UnlinkIdSignal>) {
-                return {tuple(op(Op::unlink_id), s.id, s.from, s.to), std::nullopt};
+                return make(nullptr, Op::unlink_id, s.id, s.from, s.to);
             } else if constexpr (std::is_same_v<S, UnlinkIdAckSignal>) {
-                return {tuple(op(Op::unlink_id_ack), s.id, s.from, s.to), std::nullopt};
+                return make(nullptr, Op::unlink_id_ack, s.id, s.from, s.to);
             } else if constexpr (std::is_same_v<S, ExitSignal>) {
                 if (opts.exit_payload)
-                    return {tuple(op(s.via_link ? Op::payload_exit : Op::payload_exit2), s.from, s.to), s.reason};
-                return {tuple(op(s.via_link ? Op::exit : Op::exit2), s.from, s.to, s.reason), std::nullopt};
+                    return make(&s.reason, s.via_link ? Op::payload_exit : Op::payload_exit2, s.from, s.to);
+                return make(nullptr, s.via_link ? Op::exit : Op::exit2, s.from, s.to, s.reason);
             } else if constexpr (std::is_same_v<S, MonitorSignal>) {
-                return {tuple(op(Op::monitor_p), s.from, s.to, s.ref), std::nullopt};
+                return make(nullptr, Op::monitor_p, s.from, s.to, s.ref);
             } else if constexpr (std::is_same_v<S, DemonitorSignal>) {
-                return {tuple(op(Op::demonitor_p), s.from, s.to, s.ref), std::nullopt};
+                return make(nullptr, Op::demonitor_p, s.from, s.to, s.ref);
             } else if constexpr (std::is_same_v<S, MonitorExitSignal>) {
-                if (opts.exit_payload) return {tuple(op(Op::payload_monitor_p_exit), s.from, s.to, s.ref), s.reason};
-                return {tuple(op(Op::monitor_p_exit), s.from, s.to, s.ref, s.reason), std::nullopt};
+                if (opts.exit_payload) return make(&s.reason, Op::payload_monitor_p_exit, s.from, s.to, s.ref);
+                return make(nullptr, Op::monitor_p_exit, s.from, s.to, s.ref, s.reason);
             } else if constexpr (std::is_same_v<S, GroupLeaderSignal>) {
-                return {tuple(op(Op::group_leader), s.leader, s.to), std::nullopt};
+                return make(nullptr, Op::group_leader, s.leader, s.to);
             } else if constexpr (std::is_same_v<S, SpawnRequestSignal>) {
-                return {tuple(op(Op::spawn_request), s.req_id, s.from, s.group_leader,
-                              tuple(s.module, s.function, s.arity), s.options),
-                        s.args};
+                return make(&s.args, Op::spawn_request, s.req_id, s.from, s.group_leader,
+                            Mfa{s.module, s.function, s.arity}, s.options);
             } else {
                 static_assert(std::is_same_v<S, SpawnReplySignal>);
-                return {tuple(op(Op::spawn_reply), s.req_id, s.to, s.flags, s.result), std::nullopt};
+                return make(nullptr, Op::spawn_reply, s.req_id, s.to, s.flags, s.result);
             }
         },
         signal);
+}
+
+Term as_term(const Mfa& m) { return tuple(m.module, m.function, m.arity); }
+template <class T>
+const T& as_term(const T& x) {
+    return x;
+}
+
+void write(etf::TermWriter& w, const Pid& p) { w.pid(p); }
+void write(etf::TermWriter& w, const Ref& r) { w.ref(r); }
+void write(etf::TermWriter& w, Atom a) { w.atom(a); }
+void write(etf::TermWriter& w, const Term& t) { w.term(t); }
+void write(etf::TermWriter& w, std::uint32_t v) { w.integer(v); }
+void write(etf::TermWriter& w, std::uint64_t v) { w.term(Term(v)); } // may need a bignum
+void write(etf::TermWriter& w, const Mfa& m) {
+    w.tuple(3);
+    w.atom(m.module);
+    w.atom(m.function);
+    w.integer(m.arity);
+}
+
+} // namespace
+
+Encoded encode(const Signal& signal, const SendOptions& opts) {
+    return with_control(signal, opts, [](const Term* payload, Op op, const auto&... fields) -> Encoded {
+        Term control = tuple(Term(static_cast<int>(op)), as_term(fields)...);
+        if (payload) return {std::move(control), *payload};
+        return {std::move(control), std::nullopt};
+    });
+}
+
+const Term* encode_control_to(std::vector<std::uint8_t>& out, const Signal& signal, const SendOptions& opts) {
+    return with_control(signal, opts, [&](const Term* payload, Op op, const auto&... fields) {
+        etf::TermWriter w(out);
+        w.tuple(1 + sizeof...(fields));
+        w.integer(static_cast<int>(op));
+        (write(w, fields), ...);
+        return payload;
+    });
 }
 
 std::size_t estimated_size(const Signal& s) {

@@ -9,6 +9,7 @@
 #include "etf/atom_table.hpp"
 #include "etf/codec_internal.hpp"
 #include "etf/term_impl.hpp"
+#include "etf/term_writer.hpp"
 
 #include <zlib.h>
 
@@ -226,6 +227,26 @@ void emit_pid(Sink& s, const Pid& p) {
     s.u32(p.creation);
 }
 
+template <class Sink>
+void emit_ref(Sink& s, const Ref& r) {
+    s.u8(NEWER_REFERENCE_EXT);
+    s.u16(r.len);
+    emit_atom(s, r.node);
+    s.u32(r.creation);
+    for (std::uint32_t w : r.ids()) s.u32(w);
+}
+
+template <class Sink>
+void emit_tuple_header(Sink& s, std::size_t n) {
+    if (n <= 255) {
+        s.u8(SMALL_TUPLE_EXT);
+        s.u8(static_cast<std::uint8_t>(n));
+    } else {
+        s.u8(LARGE_TUPLE_EXT);
+        s.u32(static_cast<std::uint32_t>(n));
+    }
+}
+
 // STRING_EXT carries proper lists of bytes up to 65535 long, as OTP's encoder chooses it.
 bool is_byte_string(edist::detail::ListNode* l) noexcept {
     if (l->size > 0xFFFF || !l->tail.is_nil()) return false;
@@ -294,25 +315,11 @@ void emit(Sink& s, const Term& x, SmallStack<EncFrame, 16>& stack) {
         s.u32(p.creation);
         return;
     }
-    case NodeTag::Ref: {
-        const Ref& r = TermAccess::as<edist::detail::RefNode>(x)->ref;
-        s.u8(NEWER_REFERENCE_EXT);
-        s.u16(r.len);
-        emit_atom(s, r.node);
-        s.u32(r.creation);
-        for (std::uint32_t w : r.ids()) s.u32(w);
-        return;
-    }
+    case NodeTag::Ref: emit_ref(s, TermAccess::as<edist::detail::RefNode>(x)->ref); return;
     case NodeTag::Tuple: {
         auto* tu = TermAccess::as<edist::detail::TupleNode>(x);
         std::uint32_t n = tu->size;
-        if (n <= 255) {
-            s.u8(SMALL_TUPLE_EXT);
-            s.u8(static_cast<std::uint8_t>(n));
-        } else {
-            s.u8(LARGE_TUPLE_EXT);
-            s.u32(n);
-        }
+        emit_tuple_header(s, n);
         if (n) stack.push_back({tu->elems(), tu->elems() + n, nullptr, 0, After::Nothing});
         return;
     }
@@ -557,6 +564,43 @@ void encode_to(std::vector<std::uint8_t>& out, const Term& t) {
     GrowSink g{&out, local, local, 0, local, local + stack_bytes};
     g.w = FastEncoder(g).term(t, g.w, 0);
     g.finish();
+}
+
+TermWriter::TermWriter(std::vector<std::uint8_t>& out) : out_(&out), start_(out.size()) {
+    out.resize(start_ + 128);
+    w_ = out.data() + start_;
+    limit_ = out.data() + out.size();
+}
+TermWriter::~TermWriter() { out_->resize(static_cast<std::size_t>(w_ - out_->data())); }
+
+// Each piece runs the encoder's own emitter on a GrowSink over the writer's state.
+namespace {
+template <class F>
+void with_sink(std::vector<std::uint8_t>* out, std::size_t start, std::uint8_t*& w, std::uint8_t*& limit, F&& f) {
+    GrowSink g{out, nullptr, out->data(), start, w, limit}; // straight into *out, no stack buffer
+    f(g);
+    w = g.w;
+    limit = g.limit;
+}
+} // namespace
+
+void TermWriter::tuple(std::size_t arity) {
+    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_tuple_header(g, arity); });
+}
+void TermWriter::atom(Atom a) {
+    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_atom(g, a); });
+}
+void TermWriter::integer(std::int64_t v) {
+    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_int64(g, v); });
+}
+void TermWriter::pid(const Pid& p) {
+    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_pid(g, p); });
+}
+void TermWriter::ref(const Ref& r) {
+    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_ref(g, r); });
+}
+void TermWriter::term(const Term& t) {
+    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { g.w = FastEncoder(g).term(t, g.w, 0); });
 }
 
 std::vector<std::uint8_t> encode(const Term& t, const EncodeOptions& opts) {

@@ -319,6 +319,16 @@ TEST(DistControl, EverySignalRoundTripsThroughEncodeAndParse) {
             ASSERT_TRUE(back.ok()) << to_string(e.control) << ": " << back.error().what();
             EXPECT_EQ(back->index(), s.index());
             EXPECT_EQ(encode(*back, {true, payload_forms}).control, e.control);
+            // Written without building the tuple, the bytes are the same.
+            std::vector<std::uint8_t> direct{0xAA};
+            const Term* payload = encode_control_to(direct, s, {true, payload_forms});
+            std::vector<std::uint8_t> via_term{0xAA};
+            etf::encode_to(via_term, e.control);
+            EXPECT_EQ(direct, via_term) << to_string(e.control);
+            EXPECT_EQ(payload != nullptr, e.payload.has_value());
+            if (payload) {
+                EXPECT_EQ(*payload, *e.payload);
+            }
         }
     }
 }
