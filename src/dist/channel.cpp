@@ -270,6 +270,22 @@ Result<bool> Receiver::decode_message(std::span<const std::uint8_t> p, std::vect
     etf::DecodeOptions opts;
     if (!refs.empty()) opts.atom_cache = &cache;
     const Term* shared = storage ? &owner : nullptr;
+    if (config_.parse_signals && !versioned) {
+        std::size_t at = offset;
+        if (auto signal = read_common(p, at, opts, peer_)) {
+            Term* slot = payload_field(*signal);
+            if ((slot != nullptr) == (at < p.size())) { // else parse() says what is missing
+                if (slot) {
+                    auto msg = etf::decode_at(p, at, opts, shared);
+                    if (!msg) return msg.error();
+                    *slot = std::move(*msg);
+                }
+                if (at != p.size()) return protocol_error("trailing bytes after the payload");
+                out.push_back({Term(), std::nullopt, std::move(signal)});
+                return true;
+            }
+        }
+    }
     if (versioned && (offset >= p.size() || p[offset++] != etf::version_magic))
         return protocol_error("control message without version byte");
     auto control = etf::decode_at(p, offset, opts, shared);

@@ -26,12 +26,18 @@ struct ChannelConfig {
     std::size_t fragment_size = 64 * 1024;            // OTP's size
     std::size_t max_message_size = std::size_t(256) << 20; // received, after reassembly
     std::size_t max_fragment_sequences = 1024;        // interleaved sequences in flight
+    // Hand the common operations over already parsed (Message::signal, see read_common),
+    // not as a control tuple to parse().
+    bool parse_signals = false;
 };
 
 // A received message: the control tuple and, for operations that have one, the payload.
 struct Message {
     Term control;
     std::optional<Term> payload;
+    // With ChannelConfig::parse_signals, a common operation comes parsed here (payload
+    // included) instead, and `control` and `payload` are left empty.
+    std::optional<Signal> signal;
 };
 
 class Receiver {

@@ -3,6 +3,7 @@
 #include <edist/etf.hpp>
 #include <edist/text.hpp>
 
+#include "etf/term_reader.hpp"
 #include "etf/term_writer.hpp"
 
 #include <string>
@@ -252,6 +253,95 @@ Result<Signal> parse(const Term& control, const std::optional<Term>& payload, At
     default: break;
     }
     return f.error();
+}
+
+std::optional<Signal> read_common(std::span<const std::uint8_t> bytes, std::size_t& offset,
+                                  const etf::DecodeOptions& opts, Atom peer) {
+    etf::TermReader r(bytes, offset, opts);
+    std::size_t arity;
+    std::int64_t op;
+    if (!r.tuple(arity) || arity < 3 || !r.integer(op)) return std::nullopt;
+    // A pid the sending node claims as its own process.
+    auto peer_pid = [&](Pid& p) { return r.pid(p) && p.node == peer; };
+    std::optional<Signal> out;
+    switch (static_cast<Op>(op)) {
+    case Op::send_sender: {
+        Pid from, to;
+        if (arity == 3 && peer_pid(from) && r.pid(to)) out = SendSignal{from, to, {}};
+        break;
+    }
+    case Op::send: {
+        Atom unused;
+        Pid to;
+        if (arity == 3 && r.atom(unused) && r.pid(to)) out = SendSignal{std::nullopt, to, {}};
+        break;
+    }
+    case Op::reg_send: {
+        Pid from;
+        Atom unused, to;
+        if (arity == 4 && peer_pid(from) && r.atom(unused) && r.atom(to)) out = RegSendSignal{from, to, {}};
+        break;
+    }
+    case Op::alias_send: {
+        Pid from;
+        Ref alias;
+        if (arity == 3 && peer_pid(from) && r.ref(alias)) out = AliasSendSignal{from, alias, {}};
+        break;
+    }
+    case Op::spawn_reply: {
+        Ref req;
+        Pid to, new_pid;
+        std::int64_t flags;
+        Atom error;
+        if (arity != 5 || !r.ref(req) || !r.pid(to) || !r.integer(flags) || flags < 0 || flags > 0xFFFF) break;
+        const std::size_t result_at = r.offset();
+        if (r.pid(new_pid)) {
+            out = SpawnReplySignal{req, to, static_cast<std::uint32_t>(flags), Term(new_pid)};
+        } else {
+            etf::TermReader again(bytes, result_at, opts);
+            if (!again.atom(error)) break;
+            offset = again.offset();
+            return SpawnReplySignal{req, to, static_cast<std::uint32_t>(flags), Term(error)};
+        }
+        break;
+    }
+    case Op::payload_monitor_p_exit: {
+        Pid from_pid, to;
+        Atom from_name;
+        Ref ref;
+        if (arity != 4) break;
+        const std::size_t from_at = r.offset();
+        Term from;
+        if (peer_pid(from_pid)) {
+            from = from_pid;
+        } else {
+            etf::TermReader again(bytes, from_at, opts);
+            if (!again.atom(from_name) || !again.pid(to) || !again.ref(ref)) break;
+            offset = again.offset();
+            return MonitorExitSignal{from_name, to, ref, {}};
+        }
+        if (r.pid(to) && r.ref(ref)) out = MonitorExitSignal{std::move(from), to, ref, {}};
+        break;
+    }
+    default: break;
+    }
+    if (out) offset = r.offset();
+    return out;
+}
+
+Term* payload_field(Signal& s) {
+    return std::visit(
+        [](auto& sig) -> Term* {
+            using S = std::decay_t<decltype(sig)>;
+            if constexpr (std::is_same_v<S, SendSignal> || std::is_same_v<S, RegSendSignal> ||
+                          std::is_same_v<S, AliasSendSignal>)
+                return &sig.message;
+            else if constexpr (std::is_same_v<S, MonitorExitSignal>)
+                return &sig.reason;
+            else
+                return nullptr;
+        },
+        s);
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // ETF decoding of the terms that hold no other terms: atoms, numbers, binaries, pids, ports,
 // references and external funs.
 #include "etf/decoder.hpp"
+#include "etf/term_reader.hpp"
 
 #include <bit>
 #include <charconv>
@@ -314,6 +315,13 @@ bool Decoder::read_port(std::uint8_t tag, const std::uint8_t* at, Term* slot) {
 
 bool Decoder::read_ref(std::uint8_t tag, const std::uint8_t* at, Term* slot) {
     Ref ref;
+    if (!read_ref_value(tag, at, ref)) return false;
+    auto* node = arena_.make<edist::detail::RefNode>(sizeof(edist::detail::RefNode), ref);
+    new (slot) Term(TermAccess::adopt(NodeTag::Ref, node));
+    return true;
+}
+
+bool Decoder::read_ref_value(std::uint8_t tag, const std::uint8_t* at, Ref& ref) {
     std::size_t words = 1;
     if (tag != REFERENCE_EXT) {
         if (!need(2, at)) return false;
@@ -337,8 +345,6 @@ bool Decoder::read_ref(std::uint8_t tag, const std::uint8_t* at, Term* slot) {
         for (std::size_t i = 0; i < words; ++i, p_ += 4) ref.words[i] = get32(p_);
     }
     ref.len = static_cast<std::uint8_t>(words);
-    auto* node = arena_.make<edist::detail::RefNode>(sizeof(edist::detail::RefNode), ref);
-    new (slot) Term(TermAccess::adopt(NodeTag::Ref, node));
     return true;
 }
 
@@ -388,3 +394,51 @@ bool Decoder::read_binary(std::uint8_t tag, const std::uint8_t* at, Term* slot) 
 }
 
 } // namespace edist::etf::codec
+
+// --- TermReader (term_reader.hpp) ---------------------------------------------------------
+
+namespace edist::etf {
+
+using namespace codec;
+
+bool TermReader::tuple(std::size_t& arity) {
+    const std::uint8_t* p = d_.pos();
+    if (d_.remaining() < 2 || p[0] != SMALL_TUPLE_EXT) return false;
+    arity = p[1];
+    d_.seek(p + 2);
+    return true;
+}
+
+bool TermReader::integer(std::int64_t& v) {
+    const std::uint8_t* p = d_.pos();
+    if (d_.remaining() >= 2 && p[0] == SMALL_INTEGER_EXT) {
+        v = p[1];
+        d_.seek(p + 2);
+        return true;
+    }
+    if (d_.remaining() >= 5 && p[0] == INTEGER_EXT) {
+        v = static_cast<std::int32_t>(get32(p + 1));
+        d_.seek(p + 5);
+        return true;
+    }
+    return false;
+}
+
+bool TermReader::atom(Atom& a) { return d_.read_atom(a); }
+
+bool TermReader::pid(Pid& out) {
+    const std::uint8_t* p = d_.pos();
+    if (d_.remaining() < 1 || (p[0] != NEW_PID_EXT && p[0] != PID_EXT)) return false;
+    d_.seek(p + 1);
+    return d_.read_pid_body(p[0], p, out);
+}
+
+bool TermReader::ref(Ref& out) {
+    const std::uint8_t* p = d_.pos();
+    if (d_.remaining() < 1 || (p[0] != NEWER_REFERENCE_EXT && p[0] != NEW_REFERENCE_EXT && p[0] != REFERENCE_EXT))
+        return false;
+    d_.seek(p + 1);
+    return d_.read_ref_value(p[0], p, out);
+}
+
+} // namespace edist::etf

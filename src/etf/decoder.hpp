@@ -89,6 +89,8 @@ public:
     bool run(const std::uint8_t* start, Term& out);
 
     const std::uint8_t* pos() const noexcept { return p_; }
+    // For reading scalars one by one (term_reader.hpp): where the next read starts.
+    void seek(const std::uint8_t* p) noexcept { p_ = p; }
     Error error() const { return Error(reason_, message_, error_offset_); }
 
     // Names offsets as positions in inflated data rather than in the caller's bytes.
@@ -113,6 +115,7 @@ public:
     bool read_pid_body(std::uint8_t tag, const std::uint8_t* at, Pid& out);
     bool read_port(std::uint8_t tag, const std::uint8_t* at, Term* slot);
     bool read_ref(std::uint8_t tag, const std::uint8_t* at, Term* slot);
+    bool read_ref_value(std::uint8_t tag, const std::uint8_t* at, Ref& out);
     bool read_export(Term* slot);
     bool read_binary(std::uint8_t tag, const std::uint8_t* at, Term* slot);
 

@@ -376,6 +376,7 @@ void Connection::went_up(handshake::Completed done) {
     cfg.dist_header = cfg.fragments || (done.negotiated_flags & dflag::DIST_HDR_ATOM_CACHE);
     cfg.send.send_sender = done.negotiated_flags & dflag::SEND_SENDER;
     cfg.send.exit_payload = done.negotiated_flags & dflag::EXIT_PAYLOAD;
+    cfg.parse_signals = true;
     Atom peer;
     try {
         peer = Atom(done.peer_node);
@@ -464,6 +465,10 @@ void Connection::consume(std::span<const std::uint8_t> bytes) {
     }
     detail::ResumeWaitersNow resume_now(node_.single_threaded());
     for (auto& m : messages_) {
+        if (m.signal) { // a common operation, parsed by the receiver
+            node_.deliver_local(*m.signal, peer_);
+            continue;
+        }
         auto signal = dist::parse(m.control, m.payload, peer_);
         if (!signal) {
             r = signal.error();

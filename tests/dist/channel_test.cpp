@@ -333,6 +333,46 @@ TEST(DistControl, EverySignalRoundTripsThroughEncodeAndParse) {
     }
 }
 
+TEST(DistChannel, CommonOperationsComeParsedAsParseWouldParseThem) {
+    Ref ref{peer_node, 7, 3, {1, 2, 3, 0, 0}};
+    std::vector<Signal> signals = {
+        SendSignal{peer_pid(1), our_pid(2), tuple(atom("m"), 1)},
+        SendSignal{std::nullopt, our_pid(2), atom("m")},
+        RegSendSignal{peer_pid(1), atom("name"), atom("m")},
+        AliasSendSignal{peer_pid(1), ref, atom("m")},
+        MonitorExitSignal{peer_pid(1), our_pid(2), ref, atom("normal")},
+        MonitorExitSignal{atom("name"), our_pid(2), ref, tuple(atom("shutdown"), 3)},
+        SpawnReplySignal{ref, our_pid(2), 2, Term(peer_pid(5))},
+        SpawnReplySignal{ref, our_pid(2), 0, atom("badarg")},
+        // Not common: these still come as control tuples.
+        LinkSignal{peer_pid(1), our_pid(2)},
+        SpawnRequestSignal{ref, peer_pid(1), peer_pid(4), atom("m"), atom("f"), 1, list(atom("monitor")), list(5)},
+    };
+    ChannelConfig fast;
+    fast.parse_signals = true;
+    for (const auto& s : signals) {
+        std::vector<std::uint8_t> wire;
+        Sender(fast).encode(s, wire);
+        Receiver receiver(peer_node, fast);
+        auto msgs = feed_all(receiver, wire);
+        ASSERT_EQ(msgs.size(), 1u);
+        const bool common = s.index() != Signal(LinkSignal{}).index() && !std::holds_alternative<SpawnRequestSignal>(s);
+        ASSERT_EQ(msgs[0].signal.has_value(), common) << to_string(encode(s).control);
+        const Signal got = common ? *msgs[0].signal : parsed(msgs[0]);
+        EXPECT_EQ(got.index(), s.index());
+        EXPECT_EQ(encode(got).control, encode(s).control);
+        EXPECT_EQ(encode(got).payload, encode(s).payload);
+    }
+    // What parse() rejects is not taken apart on the fast path either: it comes as a tuple.
+    std::vector<std::uint8_t> wire;
+    Sender(fast).encode(SendSignal{our_pid(1), our_pid(2), atom("m")}, wire); // sender not the peer's
+    Receiver receiver(peer_node, fast);
+    auto msgs = feed_all(receiver, wire);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_FALSE(msgs[0].signal.has_value());
+    EXPECT_FALSE(parse(msgs[0].control, msgs[0].payload, peer_node).ok());
+}
+
 TEST(DistTicker, TicksWhenIdleAndDeclaresThePeerDownAfterFourSilentIntervals) {
     Ticker t(std::chrono::seconds(60));
     EXPECT_EQ(t.interval(), std::chrono::seconds(15));
