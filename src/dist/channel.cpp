@@ -281,8 +281,10 @@ Result<bool> Receiver::decode_message(std::span<const std::uint8_t> p, std::vect
                     *slot = std::move(*msg);
                 }
                 if (at != p.size()) return protocol_error("trailing bytes after the payload");
-                out.push_back({Term(), std::nullopt, std::move(signal)});
-                return true;
+                if (payload_fits(*signal)) {
+                    out.push_back({Term(), std::nullopt, std::move(signal)});
+                    return true;
+                }
             }
         }
     }

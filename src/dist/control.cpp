@@ -323,10 +323,32 @@ std::optional<Signal> read_common(std::span<const std::uint8_t> bytes, std::size
         if (r.pid(to) && r.ref(ref)) out = MonitorExitSignal{std::move(from), to, ref, {}};
         break;
     }
+    case Op::spawn_request: {
+        Ref req;
+        Pid from, group_leader;
+        std::size_t mfa_arity;
+        Atom module, function;
+        std::int64_t fn_arity;
+        if (arity != 6 || !r.ref(req) || !peer_pid(from) || !r.pid(group_leader) || !r.tuple(mfa_arity) ||
+            mfa_arity != 3 || !r.atom(module) || !r.atom(function) || !r.integer(fn_arity) || fn_arity < 0 || fn_arity > 255)
+            break;
+        std::size_t at = r.offset();
+        auto options = etf::decode_at(bytes, at, opts);
+        if (!options || !options->is_proper_list()) break;
+        offset = at;
+        return SpawnRequestSignal{req, from, group_leader, module, function, static_cast<std::uint32_t>(fn_arity),
+                                  std::move(*options), {}};
+    }
     default: break;
     }
     if (out) offset = r.offset();
     return out;
+}
+
+bool payload_fits(const Signal& s) {
+    if (const auto* req = std::get_if<SpawnRequestSignal>(&s))
+        return req->args.is_proper_list() && req->args.as_list().size() == req->arity;
+    return true;
 }
 
 Term* payload_field(Signal& s) {
@@ -336,6 +358,8 @@ Term* payload_field(Signal& s) {
             if constexpr (std::is_same_v<S, SendSignal> || std::is_same_v<S, RegSendSignal> ||
                           std::is_same_v<S, AliasSendSignal>)
                 return &sig.message;
+            else if constexpr (std::is_same_v<S, SpawnRequestSignal>)
+                return &sig.args;
             else if constexpr (std::is_same_v<S, MonitorExitSignal>)
                 return &sig.reason;
             else

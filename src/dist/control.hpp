@@ -143,16 +143,18 @@ struct SendOptions {
 // Errors carry reason badarg and say what was wrong; OTP kills the connection on them.
 Result<Signal> parse(const Term& control, const std::optional<Term>& payload, Atom peer);
 
-// The common operations (SEND, SEND_SENDER, REG_SEND, ALIAS_SEND, SPAWN_REPLY and
-// PAYLOAD_MONITOR_P_EXIT) read straight from the control tuple's bytes at `offset`, without
-// decoding the tuple into a Term, and checked as parse() checks them; `offset` then follows
-// the tuple, and the payload, when the operation has one, goes into payload_field(). Anything
+// The common operations (SEND, SEND_SENDER, REG_SEND, ALIAS_SEND, SPAWN_REQUEST, SPAWN_REPLY
+// and PAYLOAD_MONITOR_P_EXIT) read straight from the control tuple's bytes at `offset`,
+// without decoding the tuple into a Term, and checked as parse() checks them; `offset` then
+// follows the tuple, and the payload, when the operation has one, goes into payload_field(),
+// after which payload_fits() must hold (a spawn request's arguments match its arity). Anything
 // else (another operation, a _TT form, an unexpected element, an error) gives std::nullopt
 // and leaves `offset` unspecified: decode the tuple and parse() it, which reports what is wrong.
 std::optional<Signal> read_common(std::span<const std::uint8_t> bytes, std::size_t& offset,
                                   const etf::DecodeOptions& opts, Atom peer);
 // Where a signal from read_common takes its payload; nullptr when its operation has none.
 Term* payload_field(Signal& s);
+bool payload_fits(const Signal& s);
 
 // The control tuple and payload for a signal, ready for the ETF encoder.
 struct Encoded {
