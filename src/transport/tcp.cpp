@@ -14,7 +14,7 @@ class TcpStream final : public Stream {
 public:
     explicit TcpStream(asio::any_io_executor ex) : socket_(ex), resolver_(ex) {}
     explicit TcpStream(asio::ip::tcp::socket s) : socket_(std::move(s)), resolver_(socket_.get_executor()) {
-        no_delay();
+        set_connected_options();
     }
 
     executor_type get_executor() override { return socket_.get_executor(); }
@@ -35,7 +35,7 @@ public:
                                                                          const asio::ip::tcp::endpoint& ep) mutable {
                                         if (!ec2) {
                                             forget_writability(ep.protocol());
-                                            no_delay();
+                                            set_connected_options();
                                         }
                                         handler(ec2);
                                     });
@@ -47,7 +47,8 @@ public:
     void async_write_some(asio::const_buffer buffer, IoHandler handler) override {
         socket_.async_write_some(buffer, std::move(handler));
     }
-    // The socket is non-blocking (no_delay() sets it), so this is one send() that never waits.
+    // The socket is non-blocking (set_connected_options), so this is one send() that never
+    // waits.
     std::size_t try_write_some(asio::const_buffer buffer, std::error_code& ec) override {
         return socket_.write_some(buffer, ec);
     }
@@ -61,7 +62,7 @@ public:
 private:
     // Once connected: TCP_NODELAY, and non-blocking so that try_write_some cannot wait
     // (Asio's asynchronous operations work the same either way).
-    void no_delay() {
+    void set_connected_options() {
         std::error_code ignore;
         socket_.set_option(asio::ip::tcp::no_delay(true), ignore);
         socket_.non_blocking(true, ignore);
@@ -70,8 +71,8 @@ private:
     // Waiting for the connect asked the reactor for writability, which Asio never withdraws:
     // every ACK from the peer would then wake the node's thread for nothing (one epoll_wait
     // per call in a C++->BEAM erpc loop). Handing the descriptor to the socket afresh
-    // registers it for reading only; writes are tried at once (try_write_some) and ask for
-    // writability again only when the socket is full.
+    // registers it for reading only. Writes are tried at once (try_write_some); only one that
+    // finds the socket full asks for writability again (and Asio then keeps it, as before).
     void forget_writability(const asio::ip::tcp& protocol) {
         std::error_code ec;
         auto fd = socket_.release(ec);
