@@ -4,9 +4,13 @@
 //
 // Checked: no crash or sanitizer report; after an error the receiver is not fed again (the
 // connection would be closed); what it buffers stays within the configured limits; every
-// message it hands out parses or is refused, and a parsed signal encodes again.
+// message it hands out parses or is refused, and a parsed signal encodes again; the direct
+// reader of common control messages (ChannelConfig::parse_signals) hands out the same signals,
+// and refuses the same messages, as parse() of the control tuple.
 #include "dist/channel.hpp"
 #include "dist/control.hpp"
+
+#include <edist/etf.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +18,23 @@
 
 using namespace edist;
 using namespace edist::dist;
+
+namespace {
+
+// The signal a received message stands for: handed out parsed (ChannelConfig::parse_signals)
+// or parsed from its control tuple.
+Result<Signal> signal_of(const Message& m, Atom peer) {
+    if (m.signal) return *m.signal;
+    return parse(m.control, m.payload, peer);
+}
+
+// Byte-for-byte the same control tuple and payload.
+bool same_bytes(const Encoded& a, const Encoded& b) {
+    if (etf::encode(a.control) != etf::encode(b.control) || a.payload.has_value() != b.payload.has_value()) return false;
+    return !a.payload || etf::encode(*a.payload) == etf::encode(*b.payload);
+}
+
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 2) return 0;
@@ -27,19 +48,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cfg.max_message_size = (mode & 16) ? 4096 : 1 << 20;
     cfg.max_fragment_sequences = (mode & 32) ? 2 : 64;
     static const Atom peer = atom("fuzz@host");
+    // The same bytes through both ways of reading control messages: the direct reader of the
+    // common operations (what connections use) must agree with parse() on every message.
+    ChannelConfig direct_cfg = cfg;
+    direct_cfg.parse_signals = true;
     Receiver receiver(peer, cfg);
-    std::vector<Message> out;
+    Receiver direct(peer, direct_cfg);
+    std::vector<Message> out, direct_out;
     for (std::size_t i = 2; i < size; i += chunk) {
         const std::size_t n = std::min(chunk, size - i);
         auto r = receiver.feed(std::span(data + i, n), out);
+        auto rd = direct.feed(std::span(data + i, n), direct_out);
         // Framing, a partial packet and the sequences in flight are all it may hold.
         const std::size_t bound = cfg.max_fragment_sequences * (cfg.max_message_size + 64) + cfg.max_message_size + 64;
-        if (receiver.buffered_bytes() > bound) std::abort();
-        for (const auto& m : out) {
-            auto s = parse(m.control, m.payload, peer);
-            if (s.ok()) (void)encode(*s, cfg.send);
+        if (receiver.buffered_bytes() > bound || direct.buffered_bytes() > bound) std::abort();
+        if (r.ok() != rd.ok() || out.size() != direct_out.size()) std::abort();
+        for (std::size_t k = 0; k < out.size(); ++k) {
+            auto s = signal_of(out[k], peer);
+            auto sd = signal_of(direct_out[k], peer);
+            if (s.ok() != sd.ok()) std::abort();
+            if (s.ok() && !same_bytes(encode(*s, cfg.send), encode(*sd, cfg.send))) std::abort();
         }
         out.clear();
+        direct_out.clear();
         if (!r) break;
     }
     return 0;
