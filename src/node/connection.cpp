@@ -70,13 +70,13 @@ std::vector<dist::Signal> Connection::take_pending() {
 
 bool Connection::hold(const std::shared_ptr<detail::Process>& p, std::uint64_t seq) {
     std::lock_guard lock(mutex_);
-    if (state_ == State::closed || queued_locked() <= node_.options.dist_buf_busy_limit) return false;
+    if (drained_locked()) return false;
     held_.push_back({p, seq});
     return true;
 }
 
 std::vector<Connection::Held> Connection::release_held_locked() {
-    if (held_.empty() || (state_ != State::closed && queued_locked() > node_.options.dist_buf_busy_limit)) return {};
+    if (held_.empty() || !drained_locked()) return {};
     return std::move(held_);
 }
 
@@ -107,7 +107,7 @@ void Connection::send(dist::Signal signal, bool may_block, detail::Process* send
         // The peer is slow (or stopped, or not connected yet): hold this thread back, as BEAM
         // suspends a process that sends on a busy distribution entry. What is queued drains.
         ++blocked_senders_;
-        drain_cv_.wait(lock, [&] { return state_ == State::closed || queued_locked() <= busy; });
+        drain_cv_.wait(lock, [&] { return drained_locked(); });
         --blocked_senders_;
         if (state_ == State::closed) return;
     }
@@ -157,7 +157,6 @@ void Connection::do_write() {
         std::vector<Held> held;
         {
             std::lock_guard lock(mutex_);
-            wake = blocked_senders_ > 0 && out_.size() + pending_bytes_ <= node_.options.dist_buf_busy_limit;
             in_flight_ = 0;
             if (state_ == State::closed || out_.empty()) {
                 write_pending_ = false;
@@ -168,6 +167,7 @@ void Connection::do_write() {
                 written_ = 0;
                 wrote_since_tick_ = true;
             }
+            wake = blocked_senders_ > 0 && drained_locked();
             held = release_held_locked();
         }
         if (wake) drain_cv_.notify_all();

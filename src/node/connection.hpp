@@ -33,8 +33,8 @@ public:
     // of the node's threads waits until they drain (or the connection ends) before queuing;
     // a coroutine process `sender` queues and is suspended at its next co_await (hold()).
     void send(dist::Signal signal, bool may_block = false, detail::Process* sender = nullptr);
-    // Whether the connection is still busy; if so, `p` is resumed (wake_held) once it drains
-    // below the busy limit or closes. `seq` tells that wake-up from a stale one.
+    // Whether the connection is still busy; if so, `p` is resumed (Process::resume_busy) once
+    // it drains to the busy limit or closes. `seq` tells that wake-up from a stale one.
     bool hold(const std::shared_ptr<detail::Process>& p, std::uint64_t seq);
     // Bytes encoded and not yet written (the batch being written counts until it is done).
     std::size_t queue_size() const;
@@ -85,6 +85,10 @@ private:
     std::size_t in_flight_ = 0; // bytes of writing_, until the whole batch is written
     std::size_t pending_bytes_ = 0; // pending_'s estimated encoded size
     std::size_t queued_locked() const { return out_.size() + in_flight_ + pending_bytes_; }
+    // What a held-back sender waits for: the queue at or below the busy limit, or the end.
+    bool drained_locked() const {
+        return state_ == State::closed || queued_locked() <= node_.options.dist_buf_busy_limit;
+    }
     bool write_pending_ = false;
     bool in_consume_ = false;          // consume() is delivering received messages
     bool flush_after_consume_ = false; // ... and owes do_write() a call when it is done
@@ -95,7 +99,7 @@ private:
         std::uint64_t seq;
     };
     std::vector<Held> held_; // coroutine processes suspended until the queue drains
-    // Takes the held processes when the queue is at or below the busy limit (or closed).
+    // Takes the held processes once drained_locked().
     std::vector<Held> release_held_locked();
     void resume_held(std::vector<Held> held);
     std::optional<dist::Sender> sender_;

@@ -126,14 +126,9 @@ bool Process::kill_locked(Term reason) {
         return true;
     }
     pending_exit = std::move(reason);
-    if (busy_waiter) { // suspended on a busy connection: dies now, not when it drains
-        busy_waiter->exiting_ = true;
-        busy_waiter = nullptr;
-        asio::post(node.io_context(), [h = co_handle, keep = shared_from_this()] { h.resume(); });
-    }
-    if (co_waiter) {
-        co_waiter->exiting_ = true;
-        co_waiter = nullptr;
+    // Suspended in a receive, or on a busy connection (it dies now, not when that drains).
+    if (ReceiveAwaiter* w = co_waiter ? std::exchange(co_waiter, nullptr) : std::exchange(busy_waiter, nullptr)) {
+        w->exiting_ = true;
         if (co_timer) co_timer->cancel();
         asio::post(node.io_context(), [h = co_handle, keep = shared_from_this()] { h.resume(); });
     }
@@ -293,7 +288,7 @@ void Process::resume_busy(std::uint64_t seq) {
     std::coroutine_handle<> h;
     {
         std::lock_guard lock(mutex);
-        if (!busy_waiter || busy_seq != seq) return;
+        if (!busy_waiter || wait_seq != seq) return;
         awaiter = busy_waiter;
         busy_waiter = nullptr;
         h = co_handle;
@@ -334,7 +329,6 @@ bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
     if (p.busy_on) { // a send found its connection busy: wait here until it drains
         if (p.busy_on->hold(p.shared_from_this(), ++p.wait_seq)) {
             p.busy_waiter = this;
-            p.busy_seq = p.wait_seq;
             p.co_handle = h;
             return true;
         }

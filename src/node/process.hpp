@@ -109,9 +109,8 @@ struct Process : std::enable_shared_from_this<Process> {
     // suspended at its next co_await until the connection drains (as BEAM suspends a process
     // that sends on a busy distribution port). Only the body touches `busy_on`: no lock.
     std::shared_ptr<Connection> busy_on;
-    // Under `mutex`: the co_await suspended on busy_on, and its wait_seq.
+    // Under `mutex`: the co_await suspended on busy_on (its wait_seq is the current one).
     ReceiveAwaiter* busy_waiter = nullptr;
-    std::uint64_t busy_seq = 0;
 
     // --- Called with `mutex` held ----------------------------------------------------------
     // Removes and returns the first queued message accepted by `match`, scanning from
