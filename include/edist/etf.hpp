@@ -53,6 +53,19 @@ struct EncodeOptions {
 std::vector<std::uint8_t> encode(const Term& t, const EncodeOptions& opts = {});
 // Appends the term without the version byte.
 void encode_to(std::vector<std::uint8_t>& out, const Term& t);
+// A binary an encoder referred to instead of copying: its bytes belong in the output just
+// before the byte at `offset` (at the end when offset is the output's size). `owner`, the
+// binary term, keeps them alive.
+struct SharedBinary {
+    std::size_t offset;
+    Term owner;
+    std::span<const std::uint8_t> bytes;
+};
+// term_to_iovec: encode_to, except that binaries of `share_from` bytes or more are not copied
+// but appended to `shared`, in order, each with its place in `out`. For writers that gather
+// pieces (writev) instead of copying them; the pieces together are encode_to's bytes.
+void encode_to(std::vector<std::uint8_t>& out, const Term& t, std::vector<SharedBinary>& shared,
+               std::size_t share_from = 16 * 1024);
 // Bytes encode_to would append, computed without encoding.
 std::size_t encoded_size(const Term& t);
 

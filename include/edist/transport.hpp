@@ -26,6 +26,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -215,11 +216,29 @@ public:
         ec = asio::error::would_block;
         return 0;
     }
+    // Gathering forms of the two writes above (writev): the buffers are one run of bytes, in
+    // order, and the count written may end anywhere in it. `buffers` stays valid until the
+    // handler runs. The defaults write the first non-empty buffer alone: correct, only a
+    // write per buffer where a carrier that gathers makes one. The node writes large
+    // binaries from where they are this way, instead of copying them into its buffer.
+    virtual void async_write_some_gather(std::span<const asio::const_buffer> buffers, IoHandler handler) {
+        async_write_some(first_non_empty(buffers), std::move(handler));
+    }
+    virtual std::size_t try_write_some_gather(std::span<const asio::const_buffer> buffers, std::error_code& ec) {
+        return try_write_some(first_non_empty(buffers), ec);
+    }
     // Ends the stream; outstanding operations complete with asio::error::operation_aborted.
     virtual void close() = 0;
     // Whether handshake messages carry 4-byte lengths, as inside OTP's TLS distribution
     // ({packet,4}); plain TCP uses 2.
     virtual bool handshake_len32() const noexcept { return false; }
+
+private:
+    static asio::const_buffer first_non_empty(std::span<const asio::const_buffer> buffers) noexcept {
+        for (const auto& b : buffers)
+            if (b.size() != 0) return b;
+        return {};
+    }
 };
 
 class Acceptor {

@@ -304,17 +304,67 @@ Result<bool> Receiver::decode_message(std::span<const std::uint8_t> p, std::vect
     return true;
 }
 
-void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out) {
+std::vector<std::uint8_t> Output::flatten() const {
+    std::vector<std::uint8_t> all;
+    all.reserve(size());
+    for_each_piece(0, [&](std::span<const std::uint8_t> p) {
+        all.insert(all.end(), p.begin(), p.end());
+        return true;
+    });
+    return all;
+}
+
+void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out) { encode(signal, out, nullptr); }
+
+void Sender::encode(const Signal& signal, Output& out) {
+    const std::size_t first = out.binaries.size();
+    encode(signal, out.bytes, &out.binaries);
+    for (std::size_t i = first; i < out.binaries.size(); ++i) out.binary_bytes += out.binaries[i].bytes.size();
+}
+
+namespace {
+
+constexpr std::size_t first_fragment_header = 4 + 2 + 8 + 8 + 1; // length, 131 69, seq, id, 0 refs
+constexpr std::size_t next_fragment_header = 4 + 2 + 8 + 8;      // length, 131 70, seq, id
+
+void put_fragment_header(std::uint8_t* h, bool first, std::uint64_t seq, std::uint64_t id, std::size_t chunk) {
+    const std::size_t header_size = first ? first_fragment_header : next_fragment_header;
+    put_be32(h, static_cast<std::uint32_t>(header_size - 4 + chunk));
+    h[4] = etf::version_magic;
+    h[5] = first ? header_fragment : header_continuation;
+    put_be64(h + 6, seq);
+    put_be64(h + 14, id);
+    if (first) h[22] = 0; // no atom cache refs
+}
+
+std::size_t shared_bytes(const std::vector<etf::SharedBinary>* shared, std::size_t from) {
+    std::size_t n = 0;
+    if (shared)
+        for (std::size_t i = from; i < shared->size(); ++i) n += (*shared)[i].bytes.size();
+    return n;
+}
+
+} // namespace
+
+void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out, std::vector<etf::SharedBinary>* shared) {
     const std::size_t start = out.size();
+    const std::size_t first_shared = shared ? shared->size() : 0;
+    auto payload_to = [&](const Term& payload) {
+        if (shared)
+            etf::encode_to(out, payload, *shared, config_.share_binaries_from);
+        else
+            etf::encode_to(out, payload);
+    };
     if (!config_.dist_header) {
         out.resize(start + 4);
         out.push_back(pass_through);
         out.push_back(etf::version_magic);
         if (const Term* payload = encode_control_to(out, signal, config_.send)) {
             out.push_back(etf::version_magic);
-            etf::encode_to(out, *payload);
+            payload_to(*payload);
         }
-        put_be32(out.data() + start, static_cast<std::uint32_t>(out.size() - start - 4));
+        put_be32(out.data() + start,
+                 static_cast<std::uint32_t>(out.size() - start - 4 + shared_bytes(shared, first_shared)));
         return;
     }
     // Encoded straight into `out` as one packet (no sizing pass: most messages are small);
@@ -323,42 +373,87 @@ void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out) {
     out.insert(out.end(), {etf::version_magic, header_normal, 0});
     const Term* payload = encode_control_to(out, signal, config_.send);
     const std::size_t control_size = out.size() - start - 7;
-    if (payload) etf::encode_to(out, *payload);
-    const std::size_t body = out.size() - start - 7;
+    if (payload) payload_to(*payload);
+    const std::size_t in_shared = shared_bytes(shared, first_shared);
+    const std::size_t body = out.size() - start - 7 + in_shared;
     if (!config_.fragments || 3 + body <= config_.fragment_size) {
-        put_be32(out.data() + start, static_cast<std::uint32_t>(out.size() - start - 4));
+        put_be32(out.data() + start, static_cast<std::uint32_t>(3 + body));
         return;
     }
+    if (shared && shared->size() != first_shared) return fragment_shared(out, start, control_size, *shared, first_shared);
     // Fragments: the control message must sit whole in the first one. Each chunk is moved
     // right to make room for the headers before it (last chunk first, so nothing is
     // overwritten before it moved): one pass over the bytes, no temporary buffer.
-    constexpr std::size_t first_header = 4 + 2 + 8 + 8 + 1; // length, 131 69, seq, id, 0 refs
-    constexpr std::size_t next_header = 4 + 2 + 8 + 8;      // length, 131 70, seq, id
     const std::size_t first = std::min(body, std::max(config_.fragment_size, control_size));
     const std::size_t rest = body - first;
     const std::size_t total = 1 + (rest + config_.fragment_size - 1) / config_.fragment_size;
     const std::uint64_t seq = next_sequence_++;
-    reserve_more(out, (first_header - 7) + (total - 1) * next_header);
-    out.resize(start + first_header + body + (total - 1) * next_header);
-    auto header = [&](std::size_t at, std::uint8_t kind, std::uint64_t id, std::size_t chunk) {
-        std::uint8_t* h = out.data() + at;
-        const std::size_t header_size = kind == header_fragment ? first_header : next_header;
-        put_be32(h, static_cast<std::uint32_t>(header_size - 4 + chunk));
-        h[4] = etf::version_magic;
-        h[5] = kind;
-        put_be64(h + 6, seq);
-        put_be64(h + 14, id);
-        if (kind == header_fragment) h[22] = 0; // no atom cache refs
-    };
+    reserve_more(out, (first_fragment_header - 7) + (total - 1) * next_fragment_header);
+    out.resize(start + first_fragment_header + body + (total - 1) * next_fragment_header);
     // Chunk k holds body bytes [from, from + chunk) and carries fragment id total - k.
     const std::uint8_t* encoded = out.data() + start + 7;
     for (std::size_t k = total; k-- > 0;) {
         const std::size_t from = k == 0 ? 0 : first + (k - 1) * config_.fragment_size;
         const std::size_t chunk = k == 0 ? first : std::min(config_.fragment_size, body - from);
-        const std::size_t at = k == 0 ? start : start + first_header + from + (k - 1) * next_header;
-        const std::size_t header_size = k == 0 ? first_header : next_header;
+        const std::size_t at = k == 0 ? start : start + first_fragment_header + from + (k - 1) * next_fragment_header;
+        const std::size_t header_size = k == 0 ? first_fragment_header : next_fragment_header;
         std::memmove(out.data() + at + header_size, encoded + from, chunk);
-        header(at, k == 0 ? header_fragment : header_continuation, total - k, chunk);
+        put_fragment_header(out.data() + at, k == 0, seq, total - k, chunk);
+    }
+}
+
+// Fragments for a message whose binaries are shared: the message (the bytes from start + 7
+// and shared[first_shared...]) is taken off and laid out again, chunk by chunk, each binary
+// split where the fragments cut it. Only the encoded bytes around the binaries are copied.
+void Sender::fragment_shared(std::vector<std::uint8_t>& out, std::size_t start, std::size_t control_size,
+                             std::vector<etf::SharedBinary>& shared, std::size_t first_shared) {
+    const std::size_t skip = start + 7;
+    std::vector<std::uint8_t> bytes(out.begin() + static_cast<std::ptrdiff_t>(skip), out.end());
+    std::vector<etf::SharedBinary> binaries(std::make_move_iterator(shared.begin() + static_cast<std::ptrdiff_t>(first_shared)),
+                                            std::make_move_iterator(shared.end()));
+    std::size_t body = bytes.size();
+    for (auto& b : binaries) {
+        b.offset -= skip;
+        body += b.bytes.size();
+    }
+    out.resize(start);
+    shared.resize(first_shared);
+
+    std::size_t at = 0;      // next byte of `bytes` to go out
+    std::size_t next = 0;    // next binary of `binaries`
+    std::size_t in_next = 0; // of which this many bytes went out already
+    auto append = [&](std::size_t n) {
+        while (n > 0) {
+            if (next < binaries.size() && at == binaries[next].offset) {
+                const etf::SharedBinary& b = binaries[next];
+                const std::size_t take = std::min(n, b.bytes.size() - in_next);
+                shared.push_back({out.size(), b.owner, b.bytes.subspan(in_next, take)});
+                in_next += take;
+                n -= take;
+                if (in_next == b.bytes.size()) {
+                    ++next;
+                    in_next = 0;
+                }
+                continue;
+            }
+            const std::size_t until = next < binaries.size() ? binaries[next].offset : bytes.size();
+            const std::size_t take = std::min(n, until - at);
+            out.insert(out.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                       bytes.begin() + static_cast<std::ptrdiff_t>(at + take));
+            at += take;
+            n -= take;
+        }
+    };
+    const std::size_t first = std::min(body, std::max(config_.fragment_size, control_size));
+    const std::size_t total = 1 + (body - first + config_.fragment_size - 1) / config_.fragment_size;
+    const std::uint64_t seq = next_sequence_++;
+    for (std::size_t k = 0, from = 0; k < total; ++k) {
+        const std::size_t chunk = k == 0 ? first : std::min(config_.fragment_size, body - from);
+        const std::size_t header_at = out.size();
+        out.resize(header_at + (k == 0 ? first_fragment_header : next_fragment_header));
+        put_fragment_header(out.data() + header_at, k == 0, seq, total - k, chunk);
+        append(chunk);
+        from += chunk;
     }
 }
 

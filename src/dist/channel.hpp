@@ -29,6 +29,8 @@ struct ChannelConfig {
     // Hand the common operations over already parsed (Message::signal, see read_common),
     // not as a control tuple to parse().
     bool parse_signals = false;
+    // Sender::encode(signal, Output&) writes binaries this large from where they are.
+    std::size_t share_binaries_from = 16 * 1024;
 };
 
 // A received message: the control tuple and, for operations that have one, the payload.
@@ -99,6 +101,51 @@ private:
     std::uint64_t continuing_fragment_ = 0;
 };
 
+// Stream bytes waiting to be written, with large binaries referred to rather than copied:
+// `bytes` with each of `binaries` standing before the byte at its offset, in order. What a
+// gathering write (writev) takes as it is.
+struct Output {
+    std::vector<std::uint8_t> bytes;
+    std::vector<etf::SharedBinary> binaries;
+    std::size_t binary_bytes = 0; // of all `binaries`
+
+    std::size_t size() const noexcept { return bytes.size() + binary_bytes; }
+    bool empty() const noexcept { return bytes.empty() && binaries.empty(); }
+    void clear() noexcept {
+        bytes.clear();
+        binaries.clear();
+        binary_bytes = 0;
+    }
+    // Calls f(std::span<const std::uint8_t>) for each non-empty piece of the stream bytes from
+    // `from` on (a position in size()'s count), in order, while f returns true.
+    template <class F>
+    void for_each_piece(std::size_t from, F&& f) const {
+        std::size_t at = 0; // position in `bytes` of the next piece
+        std::size_t pos = 0; // its position in the stream
+        for (const etf::SharedBinary& b : binaries) {
+            if (!piece(bytes.data() + at, b.offset - at, from, pos, f)) return;
+            at = b.offset;
+            if (!piece(b.bytes.data(), b.bytes.size(), from, pos, f)) return;
+        }
+        piece(bytes.data() + at, bytes.size() - at, from, pos, f);
+    }
+    // All of it as plain bytes.
+    std::vector<std::uint8_t> flatten() const;
+
+private:
+    template <class F>
+    static bool piece(const std::uint8_t* p, std::size_t n, std::size_t from, std::size_t& pos, F& f) {
+        std::size_t end = pos + n;
+        if (end <= from || n == 0) {
+            pos = end;
+            return true;
+        }
+        std::size_t skip = from > pos ? from - pos : 0;
+        pos = end;
+        return f(std::span<const std::uint8_t>(p + skip, n - skip));
+    }
+};
+
 class Sender {
 public:
     explicit Sender(const ChannelConfig& config) : config_(config) {}
@@ -106,10 +153,17 @@ public:
     // Appends the framed packet(s) for one signal to `out` (fragmenting large payloads when the
     // peer accepts fragments).
     void encode(const Signal& signal, std::vector<std::uint8_t>& out);
+    // The same, except that binaries of ChannelConfig::share_binaries_from bytes or more in
+    // the payload are referred to, not copied: they are written from where they are.
+    void encode(const Signal& signal, Output& out);
     // A tick: an empty packet.
     static void tick(std::vector<std::uint8_t>& out) { out.insert(out.end(), 4, 0); }
 
 private:
+    void encode(const Signal& signal, std::vector<std::uint8_t>& out, std::vector<etf::SharedBinary>* shared);
+    void fragment_shared(std::vector<std::uint8_t>& out, std::size_t start, std::size_t control_size,
+                         std::vector<etf::SharedBinary>& shared, std::size_t first_shared);
+
     ChannelConfig config_;
     std::uint64_t next_sequence_ = 1;
 };

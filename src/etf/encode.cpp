@@ -38,6 +38,7 @@ struct SizeSink {
     void u64(std::uint64_t) noexcept { n += 8; }
     void bytes(const void*, std::size_t k) noexcept { n += k; }
     void copy16(const void*, std::size_t k) noexcept { n += k; }
+    void binary(const Term&, const std::uint8_t*, std::size_t k, unsigned) noexcept { n += k; }
     std::size_t mark() const noexcept { return n; }
     void patch32(std::size_t, std::uint32_t) noexcept {}
 };
@@ -56,6 +57,9 @@ struct GrowSink {
     std::size_t start;   // where this term begins in `base`
     std::uint8_t* w;
     std::uint8_t* limit;
+    // With `shared`, binaries of `share_from` bytes or more are listed there instead of copied.
+    std::vector<SharedBinary>* shared = nullptr;
+    std::size_t share_from = std::numeric_limits<std::size_t>::max();
 
     // The bytes written so far move into *out, after what it already holds.
     [[gnu::noinline]] void spill(std::size_t need) {
@@ -125,6 +129,16 @@ struct GrowSink {
     void copy16(const void* p, std::size_t k) {
         ensure(16);
         put_copy16(p, k);
+    }
+    // A binary's bytes (its tag and size are written): copied, or listed in `shared` with the
+    // place where they belong, which must then be in *out.
+    void binary(const Term& owner, const std::uint8_t* p, std::size_t k, unsigned rest_bits) {
+        if (shared && k >= share_from && rest_bits == 0) {
+            if (local) spill(0);
+            shared->push_back({static_cast<std::size_t>(w - out->data()), owner, {p, k}});
+            return;
+        }
+        bytes(p, k);
     }
     // Large binaries go in with insert(), which copies once; resize() would first zero the
     // space, a third again as much work for a megabyte.
@@ -299,7 +313,7 @@ void emit(Sink& s, const Term& x, SmallStack<EncFrame, 16>& stack) {
         s.u8(rest ? BIT_BINARY_EXT : BINARY_EXT);
         s.u32(static_cast<std::uint32_t>(len));
         if (rest) s.u8(static_cast<std::uint8_t>(rest));
-        s.bytes(b->data, len);
+        s.binary(x, b->data, len, rest);
         return;
     }
     case NodeTag::Pid: emit_pid(s, TermAccess::as<edist::detail::PidNode>(x)->pid); return;
@@ -408,7 +422,8 @@ void encode_term(Sink& out, const Term& root) {
 class FastEncoder {
 public:
     static constexpr unsigned max_depth = 24;
-    explicit FastEncoder(GrowSink& g) noexcept : g_(g), limit_(g.limit) {}
+    explicit FastEncoder(GrowSink& g) noexcept
+        : g_(g), limit_(g.limit), copy_below_(std::min(GrowSink::big_run, g.share_from)) {}
 
     std::uint8_t* term(const Term& x, std::uint8_t* w, unsigned depth) {
         if (room(w) < 16) [[unlikely]] w = grow(w, 16);
@@ -422,7 +437,7 @@ public:
         case NodeTag::Binary: {
             auto* b = TermAccess::as<edist::detail::BinaryNode>(x);
             std::size_t len = b->byte_size();
-            if (b->bits % 8 != 0 || len >= GrowSink::big_run) break;
+            if (b->bits % 8 != 0 || len >= copy_below_) break;
             *w = BINARY_EXT;
             codec::put32(w + 1, static_cast<std::uint32_t>(len));
             w += 5;
@@ -527,6 +542,7 @@ private:
 
     GrowSink& g_;
     std::uint8_t* limit_; // the end of the room the sink has; the write position is passed along
+    std::size_t copy_below_; // larger binaries go to the sink's binary(), which may share them
 };
 
 // term_to_binary(T, [{compressed, Level}]): like OTP, keep the deflated form only if it is no
@@ -562,6 +578,14 @@ std::size_t encoded_size(const Term& t) {
 void encode_to(std::vector<std::uint8_t>& out, const Term& t) {
     std::uint8_t local[stack_bytes]; // uninitialised: only what is written is read
     GrowSink g{&out, local, local, 0, local, local + stack_bytes};
+    g.w = FastEncoder(g).term(t, g.w, 0);
+    g.finish();
+}
+
+void encode_to(std::vector<std::uint8_t>& out, const Term& t, std::vector<SharedBinary>& shared,
+               std::size_t share_from) {
+    std::uint8_t local[stack_bytes];
+    GrowSink g{&out, local, local, 0, local, local + stack_bytes, &shared, std::max<std::size_t>(share_from, 1)};
     g.w = FastEncoder(g).term(t, g.w, 0);
     g.finish();
 }

@@ -140,7 +140,7 @@ void Connection::send(dist::Signal signal, bool may_block, detail::Process* send
 void Connection::queue_bytes(std::span<const std::uint8_t> bytes) {
     if (bytes.empty()) return;
     std::unique_lock lock(mutex_);
-    out_.insert(out_.end(), bytes.begin(), bytes.end());
+    out_.bytes.insert(out_.bytes.end(), bytes.begin(), bytes.end());
     if (!write_pending_) {
         write_pending_ = true;
         lock.unlock();
@@ -162,7 +162,7 @@ void Connection::do_write() {
                 write_pending_ = false;
             } else {
                 writing_.clear();
-                writing_.swap(out_);
+                std::swap(writing_, out_);
                 in_flight_ = writing_.size();
                 written_ = 0;
                 wrote_since_tick_ = true;
@@ -181,7 +181,7 @@ void Connection::do_write() {
 // (or the failure) carries on from where the socket stopped taking bytes.
 bool Connection::write_now() {
     std::error_code ec;
-    written_ += stream_->try_write_some(asio::buffer(writing_.data() + written_, writing_.size() - written_), ec);
+    written_ += stream_->try_write_some_gather(unwritten(), ec);
     if (written_ == writing_.size()) return true;
     if (ec && ec != std::errc::operation_would_block) {
         on_written(ec, 0);
@@ -192,8 +192,20 @@ bool Connection::write_now() {
 }
 
 void Connection::write_some() {
-    stream_->async_write_some(asio::buffer(writing_.data() + written_, writing_.size() - written_),
+    stream_->async_write_some_gather(unwritten(),
                               [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_written(ec, n); });
+}
+
+// Strand. The pieces of writing_ from written_ on, as buffers for one gathering write (as
+// many as one writev takes; the write goes on from wherever it stops).
+std::span<const asio::const_buffer> Connection::unwritten() {
+    constexpr std::size_t max_pieces = 64; // Asio passes at most 64 buffers to one writev
+    write_buffers_.clear();
+    writing_.for_each_piece(written_, [this](std::span<const std::uint8_t> p) {
+        write_buffers_.emplace_back(p.data(), p.size());
+        return write_buffers_.size() < max_pieces;
+    });
+    return write_buffers_;
 }
 
 void Connection::on_written(const std::error_code& ec, std::size_t n) {

@@ -81,7 +81,7 @@ private:
     State state_ = State::connecting;
     Atom peer_;
     std::vector<dist::Signal> pending_;
-    std::vector<std::uint8_t> out_;
+    dist::Output out_;
     std::size_t in_flight_ = 0; // bytes of writing_, until the whole batch is written
     std::size_t pending_bytes_ = 0; // pending_'s estimated encoded size
     std::size_t queued_locked() const { return out_.size() + in_flight_ + pending_bytes_; }
@@ -109,8 +109,10 @@ private:
     std::optional<handshake::Handshake> hs_;
     std::optional<dist::Receiver> receiver_;
     dist::Ticker ticker_;
-    std::vector<std::uint8_t> writing_;
+    dist::Output writing_;
     std::size_t written_ = 0; // of writing_
+    std::vector<asio::const_buffer> write_buffers_; // what unwritten() returns
+    std::span<const asio::const_buffer> unwritten();
     std::vector<std::uint8_t> read_buf_ = std::vector<std::uint8_t>(2048);
     std::vector<dist::Message> messages_;
 };

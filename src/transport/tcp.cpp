@@ -52,6 +52,12 @@ public:
     std::size_t try_write_some(asio::const_buffer buffer, std::error_code& ec) override {
         return socket_.write_some(buffer, ec);
     }
+    void async_write_some_gather(std::span<const asio::const_buffer> buffers, IoHandler handler) override {
+        socket_.async_write_some(buffers, std::move(handler));
+    }
+    std::size_t try_write_some_gather(std::span<const asio::const_buffer> buffers, std::error_code& ec) override {
+        return socket_.write_some(buffers, ec);
+    }
     void close() override {
         std::error_code ignore;
         resolver_.cancel();

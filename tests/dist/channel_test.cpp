@@ -135,6 +135,80 @@ TEST(DistChannel, FragmentsReassembleHoweverTheStreamIsCut) {
     }
 }
 
+// Output refers to large binaries instead of copying them; the bytes it stands for are the
+// ones the copying encoder writes, whatever the framing and wherever fragments cut.
+TEST(DistChannel, SharedBinaryOutputIsTheSameStreamAsTheCopiedOne) {
+    const auto a = pattern(5'000, 1);
+    const auto b = pattern(2'500, 2);
+    const Term message = tuple(atom("two"), binary(std::span<const std::uint8_t>(a)), list(1, 2, 3),
+                               binary(std::span<const std::uint8_t>(b)), binary("small"));
+    struct Case {
+        bool dist_header, fragments;
+        std::size_t fragment_size;
+    };
+    for (Case c : {Case{true, true, 1000}, Case{true, true, 64 * 1024}, Case{true, true, 2'500},
+                   Case{true, false, 1000}, Case{false, false, 1000}}) {
+        ChannelConfig cfg;
+        cfg.dist_header = c.dist_header;
+        cfg.fragments = c.fragments;
+        cfg.fragment_size = c.fragment_size;
+        cfg.share_binaries_from = 2'000;
+        Sender copying(cfg), sharing(cfg);
+        std::vector<std::uint8_t> copied;
+        Output shared;
+        shared.bytes = {9, 9}; // whatever was queued before stays in front
+        copied = {9, 9};
+        for (int i = 0; i < 2; ++i) { // the second message's offsets start after the first's
+            copying.encode(SendSignal{peer_pid(1), our_pid(2), message}, copied);
+            sharing.encode(SendSignal{peer_pid(1), our_pid(2), message}, shared);
+        }
+        const std::string what = "fragment_size " + std::to_string(c.fragment_size) +
+                                 (c.dist_header ? "" : ", pass-through") + (c.fragments ? "" : ", no fragments");
+        EXPECT_FALSE(shared.binaries.empty()) << what;
+        EXPECT_LT(shared.bytes.size(), 2 + 2 * (a.size() + b.size())) << what << ": binaries were copied";
+        EXPECT_EQ(shared.size(), copied.size()) << what;
+        EXPECT_EQ(shared.flatten(), copied) << what;
+        // A write that stops anywhere goes on from there.
+        for (std::size_t from : {std::size_t(0), std::size_t(1), std::size_t(100), std::size_t(5'000),
+                                 copied.size() / 2, copied.size() - 1}) {
+            std::vector<std::uint8_t> rest;
+            shared.for_each_piece(from, [&](std::span<const std::uint8_t> p) {
+                EXPECT_FALSE(p.empty());
+                rest.insert(rest.end(), p.begin(), p.end());
+                return true;
+            });
+            EXPECT_TRUE(std::equal(rest.begin(), rest.end(), copied.begin() + static_cast<std::ptrdiff_t>(from),
+                                   copied.end()))
+                << what << ", from " << from;
+        }
+        Receiver receiver(peer_node, cfg);
+        auto wire = shared.flatten();
+        wire.erase(wire.begin(), wire.begin() + 2);
+        auto msgs = feed_all(receiver, wire, 777);
+        ASSERT_EQ(msgs.size(), 2u) << what;
+        EXPECT_EQ(std::get<SendSignal>(parsed(msgs[1])).message, message) << what;
+    }
+}
+
+// The shared binaries keep their storage alive: the message term may go before the write.
+TEST(DistChannel, SharedBinaryOutputOutlivesTheMessage) {
+    ChannelConfig cfg;
+    cfg.fragment_size = 1000;
+    cfg.share_binaries_from = 100;
+    Output out;
+    {
+        Sender sender(cfg);
+        Term message = binary(std::span<const std::uint8_t>(pattern(3'000, 5)));
+        sender.encode(SendSignal{peer_pid(1), our_pid(2), message}, out);
+    }
+    Receiver receiver(peer_node, cfg);
+    auto msgs = feed_all(receiver, out.flatten());
+    ASSERT_EQ(msgs.size(), 1u);
+    auto bytes = std::get<SendSignal>(parsed(msgs[0])).message.as_binary();
+    const auto expected = pattern(3'000, 5);
+    EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), expected.begin(), expected.end()));
+}
+
 TEST(DistChannel, InterleavedFragmentSequencesAreEachReassembled) {
     ChannelConfig cfg;
     cfg.fragment_size = 500;

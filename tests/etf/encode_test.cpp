@@ -331,3 +331,47 @@ TEST(EtfEncode, CompressedOutputDecodesBack) {
     EXPECT_LT(b.size(), etf::encoded_size(t) / 10);
     EXPECT_EQ(*etf::decode(b), t);
 }
+
+// encode_to with a list for shared binaries (term_to_iovec): the binaries at or over the size
+// are listed, not copied, and the pieces put together are encode_to's bytes, for terms deep
+// enough to leave the encoder's recursive walk too.
+TEST(EtfEncode, SharedBinariesAreListedInPlaceOfTheirBytes) {
+    std::vector<std::uint8_t> big(300), small(99);
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 13);
+    Term parent = binary(std::span<const std::uint8_t>(big));
+    auto decoded_from_binary = etf::decode(binary(std::span<const std::uint8_t>(etf::encode(parent))));
+    ASSERT_TRUE(decoded_from_binary); // a binary sharing the storage of another
+    Term deep = list(binary(std::span<const std::uint8_t>(big)));
+    for (int i = 0; i < 40; ++i) deep = tuple(i, deep);
+    const Term terms[] = {
+        parent,
+        tuple("ok"_a, parent, binary(std::span<const std::uint8_t>(small)), parent),
+        *decoded_from_binary,
+        bitstring(std::span<const std::uint8_t>(big), big.size() * 8 - 3), // bit strings are copied
+        deep,
+        list(parent, parent, parent),
+    };
+    for (const Term& t : terms) {
+        std::vector<std::uint8_t> copied{1, 2, 3}, out{1, 2, 3};
+        etf::encode_to(copied, t);
+        std::vector<etf::SharedBinary> shared;
+        etf::encode_to(out, t, shared, 100);
+        std::vector<std::uint8_t> joined;
+        std::size_t at = 0, listed = 0;
+        for (const auto& s : shared) {
+            ASSERT_GE(s.offset, at) << to_string(t);
+            ASSERT_GE(s.bytes.size(), 100u);
+            joined.insert(joined.end(), out.begin() + static_cast<std::ptrdiff_t>(at),
+                          out.begin() + static_cast<std::ptrdiff_t>(s.offset));
+            joined.insert(joined.end(), s.bytes.begin(), s.bytes.end());
+            EXPECT_EQ(s.owner.as_binary().data(), s.bytes.data()); // the owner holds these bytes
+            at = s.offset;
+            listed += s.bytes.size();
+        }
+        joined.insert(joined.end(), out.begin() + static_cast<std::ptrdiff_t>(at), out.end());
+        EXPECT_EQ(joined, copied) << to_string(t);
+        EXPECT_EQ(out.size() + listed, copied.size());
+        const bool has_whole_binary = !(t.is_bitstring() && t.bit_size() % 8 != 0);
+        EXPECT_EQ(shared.empty(), !has_whole_binary) << to_string(t);
+    }
+}
