@@ -2,6 +2,8 @@
 
 #include <edist/atom.hpp>
 
+#include "etf/term_impl.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -51,6 +53,27 @@ void reserve_more(std::vector<std::uint8_t>& out, std::size_t more) {
 
 } // namespace
 
+void ByteBuffer::reserve(std::size_t n) {
+    if (n <= cap_) return;
+    auto p = std::make_unique_for_overwrite<std::uint8_t[]>(n);
+    if (size_) std::memcpy(p.get(), p_.get(), size_);
+    p_ = std::move(p);
+    cap_ = n;
+}
+
+void ByteBuffer::append(std::span<const std::uint8_t> more) {
+    if (more.empty()) return;
+    if (more.size() > cap_ - size_) reserve(std::max(size_ + more.size(), 2 * cap_));
+    std::memcpy(p_.get() + size_, more.data(), more.size());
+    size_ += more.size();
+}
+
+Term ByteBuffer::take_binary() {
+    Term t = edist::detail::adopt_bytes(std::move(p_), size_);
+    size_ = cap_ = 0;
+    return t;
+}
+
 Receiver::Receiver(Atom peer, const ChannelConfig& config) : peer_(peer), config_(config) {}
 
 std::size_t Receiver::buffered_bytes() const noexcept { return body_.size() + sequence_bytes_; }
@@ -70,6 +93,7 @@ Result<std::size_t> Receiver::feed(std::span<const std::uint8_t> bytes, std::vec
             if (len > config_.max_message_size + 64)
                 return protocol_error("packet of " + std::to_string(len) + " bytes exceeds the limit of " +
                                       std::to_string(config_.max_message_size));
+            last_packet_large_ = len >= config_.direct_read_min;
             if (len <= n - i && len <= in_place_limit) {
                 // The whole (small) packet is in this read: decode it where it lies.
                 auto r = packet(bytes.subspan(i, len), nullptr, out);
@@ -87,42 +111,78 @@ Result<std::size_t> Receiver::feed(std::span<const std::uint8_t> bytes, std::vec
         activity_ = true;
         if (continuing_) {
             std::size_t take = std::min(n - i, body_len_);
-            continuing_->data.insert(continuing_->data.end(), bytes.begin() + static_cast<std::ptrdiff_t>(i),
-                                     bytes.begin() + static_cast<std::ptrdiff_t>(i + take));
-            sequence_bytes_ += take;
-            body_len_ -= take;
+            continuing_->data.append(bytes.subspan(i, take));
             i += take;
-            if (body_len_ == 0) {
-                in_body_ = false;
-                auto r = end_continuation(out);
-                if (!r) return r.error();
-            }
+            auto r = continued(take, out);
+            if (!r) return r.error();
             continue;
         }
         // A continuation fragment's 18-byte header is all it takes to know where its data goes.
         std::size_t want = body_len_ - body_.size();
         if (body_.size() < continuation_header) want = std::min(want, continuation_header - body_.size());
         std::size_t take = std::min(n - i, want);
-        body_.insert(body_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(i),
-                     bytes.begin() + static_cast<std::ptrdiff_t>(i + take));
+        body_.append(bytes.subspan(i, take));
         i += take;
-        if (body_.size() == continuation_header && body_len_ > continuation_header && body_[0] == etf::version_magic &&
-            body_[1] == header_continuation) {
-            auto r = begin_continuation(body_, body_len_);
-            if (!r) return r.error();
-            body_.clear();
-            body_len_ -= continuation_header;
-            continue;
-        }
-        if (body_.size() == body_len_) {
-            in_body_ = false;
-            std::vector<std::uint8_t> body = std::move(body_);
-            body_ = {};
-            auto r = packet(body, &body, out);
-            if (!r) return r.error();
-        }
+        auto r = body_complete(out);
+        if (!r) return r.error();
     }
     return i;
+}
+
+std::span<std::uint8_t> Receiver::direct_buffer() {
+    if (!in_body_) return {};
+    if (continuing_) {
+        if (body_len_ < config_.direct_read_min) return {};
+        ByteBuffer& d = continuing_->data; // begin_continuation made room for the whole body
+        return d.spare().first(body_len_);
+    }
+    // The first bytes decide whether this is a continuation, whose data goes elsewhere.
+    const std::size_t rest = body_len_ - body_.size();
+    if (body_.size() < continuation_header || rest < config_.direct_read_min) return {};
+    // Room grows with what arrives (at most doubling), not with what the header claims.
+    if (body_.spare().size() < config_.direct_read_min) body_.reserve(std::min(body_len_, 2 * body_.capacity()));
+    return body_.spare().first(std::min(rest, body_.spare().size()));
+}
+
+Result<std::size_t> Receiver::commit_direct(std::size_t n, std::vector<Message>& out) {
+    if (n == 0) return n;
+    activity_ = true;
+    if (continuing_) {
+        continuing_->data.commit(n);
+        auto r = continued(n, out);
+        if (!r) return r.error();
+        return n;
+    }
+    body_.commit(n);
+    auto r = body_complete(out);
+    if (!r) return r.error();
+    return n;
+}
+
+// `n` more bytes of the continuation fragment being received are at the end of its sequence.
+Result<bool> Receiver::continued(std::size_t n, std::vector<Message>& out) {
+    sequence_bytes_ += n;
+    body_len_ -= n;
+    if (body_len_ != 0) return true;
+    in_body_ = false;
+    return end_continuation(out);
+}
+
+// More of body_ arrived: a continuation fragment's header is complete (its data then goes to
+// its sequence), or the whole packet is.
+Result<bool> Receiver::body_complete(std::vector<Message>& out) {
+    if (body_.size() == continuation_header && body_len_ > continuation_header && body_[0] == etf::version_magic &&
+        body_[1] == header_continuation) {
+        auto r = begin_continuation(body_.bytes(), body_len_);
+        if (!r) return r.error();
+        body_.clear();
+        body_len_ -= continuation_header;
+        return true;
+    }
+    if (body_.size() != body_len_) return true;
+    in_body_ = false;
+    ByteBuffer body = std::move(body_);
+    return packet(body.bytes(), &body, out);
 }
 
 // A continuation fragment of `size` bytes (header included) starts: checks it against its
@@ -154,17 +214,16 @@ Result<bool> Receiver::end_continuation(std::vector<Message>& out) {
     if (continuing_fragment_ != 1) return true;
     auto it = sequences_.find(continuing_seq_);
     sequence_bytes_ -= s.data.size();
-    std::vector<std::uint8_t> whole = std::move(s.data);
+    ByteBuffer whole = std::move(s.data);
     std::vector<Atom> refs = std::move(s.refs);
     const std::size_t offset = s.offset;
     sequences_.erase(it);
-    return decode_message(whole, &whole, offset, refs, false, out);
+    return decode_message(whole.bytes(), &whole, offset, refs, false, out);
 }
 
 // `p` is one packet's body. When `storage` is given, `p` is its content and may be taken over
 // (large binaries in the message then share it); otherwise `p` is only borrowed.
-Result<bool> Receiver::packet(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
-                              std::vector<Message>& out) {
+Result<bool> Receiver::packet(std::span<const std::uint8_t> p, ByteBuffer* storage, std::vector<Message>& out) {
     if (p[0] == pass_through) {
         if (p.size() < 2 || p[1] != etf::version_magic) return protocol_error("pass-through packet without term");
         return decode_message(p, storage, 1, {}, true, out);
@@ -213,7 +272,7 @@ Result<std::size_t> Receiver::read_atom_cache_refs(std::span<const std::uint8_t>
     return pos;
 }
 
-Result<bool> Receiver::header_message(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
+Result<bool> Receiver::header_message(std::span<const std::uint8_t> p, ByteBuffer* storage,
                                       std::vector<Message>& out) {
     std::uint8_t kind = p[1];
     if (kind == header_normal) {
@@ -239,7 +298,11 @@ Result<bool> Receiver::header_message(std::span<const std::uint8_t> p, std::vect
         // The packet's own buffer becomes the reassembly buffer, with room for what the
         // fragment count announces when that is plausible: full-size fragments, one sequence
         // at a time (interleaved ones, and tiny fragments, grow as their bytes arrive).
-        std::vector<std::uint8_t> data = storage ? std::move(*storage) : std::vector<std::uint8_t>(p.begin(), p.end());
+        ByteBuffer data;
+        if (storage)
+            data = std::move(*storage);
+        else
+            data.append(p);
         const std::size_t chunk = data.size() - *pos;
         if (sequences_.empty() && chunk >= 4096 && frag <= reassembly_reserve_limit / chunk)
             data.reserve(*pos + std::min(frag * chunk, config_.max_message_size));
@@ -251,19 +314,19 @@ Result<bool> Receiver::header_message(std::span<const std::uint8_t> p, std::vect
     if (p.size() == continuation_header) return protocol_error("empty fragment");
     auto r = begin_continuation(p, p.size());
     if (!r) return r.error();
-    continuing_->data.insert(continuing_->data.end(), p.begin() + continuation_header, p.end());
+    continuing_->data.append(p.subspan(continuation_header));
     sequence_bytes_ += p.size() - continuation_header;
     return end_continuation(out);
 }
 
 // Decodes the control message at `offset` and the payload after it, if any (in pass-through
 // packets each has its own version byte).
-Result<bool> Receiver::decode_message(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
+Result<bool> Receiver::decode_message(std::span<const std::uint8_t> p, ByteBuffer* storage,
                                       std::size_t offset, const std::vector<Atom>& refs, bool versioned,
                                       std::vector<Message>& out) {
     Term owner;
     if (storage) {
-        owner = binary(std::move(*storage));
+        owner = storage->take_binary();
         p = owner.as_binary();
     }
     etf::AtomCacheRefs cache{refs};

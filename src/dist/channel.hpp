@@ -8,12 +8,15 @@
 #include <edist/etf.hpp>
 #include <edist/term.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace edist::dist {
@@ -29,6 +32,8 @@ struct ChannelConfig {
     // Hand the common operations over already parsed (Message::signal, see read_common),
     // not as a control tuple to parse().
     bool parse_signals = false;
+    // Receiver::direct_buffer() offers the rest of bodies this large (and larger).
+    std::size_t direct_read_min = 16 * 1024;
     // Sender::encode(signal, Output&) writes binaries this large from where they are.
     std::size_t share_binaries_from = 16 * 1024;
 };
@@ -42,6 +47,43 @@ struct Message {
     std::optional<Signal> signal;
 };
 
+// Received bytes: grows without zero-filling what it adds (received bytes are written over it
+// at once), and becomes a binary term's storage without a copy.
+class ByteBuffer {
+public:
+    ByteBuffer() = default;
+    ByteBuffer(ByteBuffer&& o) noexcept
+        : p_(std::move(o.p_)), size_(std::exchange(o.size_, 0)), cap_(std::exchange(o.cap_, 0)) {}
+    ByteBuffer& operator=(ByteBuffer&& o) noexcept {
+        p_ = std::move(o.p_);
+        size_ = std::exchange(o.size_, 0);
+        cap_ = std::exchange(o.cap_, 0);
+        return *this;
+    }
+
+    std::uint8_t* data() noexcept { return p_.get(); }
+    const std::uint8_t* data() const noexcept { return p_.get(); }
+    std::size_t size() const noexcept { return size_; }
+    std::size_t capacity() const noexcept { return cap_; }
+    std::uint8_t operator[](std::size_t i) const noexcept { return p_[i]; }
+    std::span<const std::uint8_t> bytes() const noexcept { return {p_.get(), size_}; }
+    // Room for `n` bytes in all (exactly that much when it grows).
+    void reserve(std::size_t n);
+    // Appends, growing geometrically.
+    void append(std::span<const std::uint8_t> more);
+    // The room after the bytes, and taking `n` bytes written there.
+    std::span<std::uint8_t> spare() noexcept { return {p_.get() + size_, cap_ - size_}; }
+    void commit(std::size_t n) noexcept { size_ += n; }
+    void clear() noexcept { size_ = 0; }
+    // The bytes as a binary; leaves the buffer empty.
+    Term take_binary();
+
+private:
+    std::unique_ptr<std::uint8_t[]> p_;
+    std::size_t size_ = 0;
+    std::size_t cap_ = 0;
+};
+
 class Receiver {
 public:
     Receiver(Atom peer, const ChannelConfig& config);
@@ -49,6 +91,21 @@ public:
     // Consumes stream bytes, appending every complete message to `out`. An error means the
     // peer broke the protocol; the connection must be closed (OTP does the same).
     Result<std::size_t> feed(std::span<const std::uint8_t> bytes, std::vector<Message>& out);
+
+    // Reading without the copy feed() makes. Inside a large packet, direct_buffer() is where
+    // the rest of its body goes (its own storage, the message's in the end); the caller reads
+    // into it and passes the count to commit_direct(), which does what feed() would have. The
+    // span is empty when there is no such body (read elsewhere, and feed()), and valid until
+    // the next call of any of these.
+    std::span<std::uint8_t> direct_buffer();
+    Result<std::size_t> commit_direct(std::size_t n, std::vector<Message>& out);
+    // How much of a buffer of `size` bytes the next read into it should fill: all of it, but
+    // a little only just after a large packet, so that the next one's header comes alone and
+    // its body can be read directly.
+    std::size_t read_size(std::size_t size) const noexcept {
+        return last_packet_large_ ? std::min(size, after_large_read) : size;
+    }
+    static constexpr std::size_t after_large_read = 4 * 1024;
 
     // Whether anything (a tick included) arrived since the last call; resets the flag.
     bool take_activity() noexcept {
@@ -59,14 +116,15 @@ public:
     std::size_t buffered_bytes() const noexcept;
 
 private:
-    Result<bool> packet(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage, std::vector<Message>& out);
-    Result<bool> header_message(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
-                                std::vector<Message>& out);
+    Result<bool> continued(std::size_t n, std::vector<Message>& out);
+    Result<bool> body_complete(std::vector<Message>& out);
+    Result<bool> packet(std::span<const std::uint8_t> p, ByteBuffer* storage, std::vector<Message>& out);
+    Result<bool> header_message(std::span<const std::uint8_t> p, ByteBuffer* storage, std::vector<Message>& out);
     Result<bool> begin_continuation(std::span<const std::uint8_t> header, std::size_t size);
     Result<bool> end_continuation(std::vector<Message>& out);
     Result<std::size_t> read_atom_cache_refs(std::span<const std::uint8_t> p, std::size_t pos,
                                              std::vector<Atom>& refs);
-    Result<bool> decode_message(std::span<const std::uint8_t> p, std::vector<std::uint8_t>* storage,
+    Result<bool> decode_message(std::span<const std::uint8_t> p, ByteBuffer* storage,
                                 std::size_t offset, const std::vector<Atom>& refs, bool versioned,
                                 std::vector<Message>& out);
 
@@ -78,8 +136,9 @@ private:
     std::array<std::uint8_t, 4> len_bytes_{};
     std::size_t len_have_ = 0;
     std::size_t body_len_ = 0;
-    std::vector<std::uint8_t> body_;
+    ByteBuffer body_;
     bool in_body_ = false;
+    bool last_packet_large_ = false;
 
     std::array<Atom, 2048> atom_cache_{};
     std::array<bool, 2048> atom_cache_set_{};
@@ -89,7 +148,7 @@ private:
     struct Sequence {
         std::uint64_t next_fragment;
         std::vector<Atom> refs;
-        std::vector<std::uint8_t> data;
+        ByteBuffer data;
         std::size_t offset;
     };
     std::unordered_map<std::uint64_t, Sequence> sequences_;

@@ -527,6 +527,13 @@ Term binary(std::vector<std::uint8_t>&& bytes) {
     owner->rc.fetch_sub(1, std::memory_order_relaxed); // the sub-binary holds the only reference
     return TermAccess::adopt(Tag::Binary, b);
 }
+Term detail::adopt_bytes(std::unique_ptr<std::uint8_t[]> bytes, std::size_t size) {
+    if (size < 256) return binary(std::span<const std::uint8_t>(bytes.get(), size));
+    auto* owner = new detail::OwnedBytes(std::move(bytes));
+    auto* b = detail::alloc_sub_binary(owner, owner->raw.get(), size * 8);
+    owner->rc.fetch_sub(1, std::memory_order_relaxed); // the sub-binary holds the only reference
+    return TermAccess::adopt(Tag::Binary, b);
+}
 Term bitstring(std::span<const std::uint8_t> bytes, std::size_t bit_size) {
     if (bytes.size() != (bit_size + 7) / 8)
         throw Error(atoms::badarg, "bitstring: byte count does not match the bit size");

@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <utility>
+#include <vector>
 
 // AddressSanitizer cannot see the nodes inside an arena block: poison what is not handed out.
 #if defined(__SANITIZE_ADDRESS__)
@@ -93,8 +95,13 @@ struct BinaryNode : Node {
 // no real node has, so release() knows it holds no terms.
 struct OwnedBytes : Node {
     std::vector<std::uint8_t> bytes;
+    std::unique_ptr<std::uint8_t[]> raw; // or this (adopt_bytes), never both
     explicit OwnedBytes(std::vector<std::uint8_t>&& b) noexcept : Node(Tag::Nil), bytes(std::move(b)) {}
+    explicit OwnedBytes(std::unique_ptr<std::uint8_t[]>&& b) noexcept : Node(Tag::Nil), raw(std::move(b)) {}
 };
+// A binary of `size` bytes that takes `bytes` over, as binary(std::vector&&) does: for buffers
+// that grow without being zero-filled first.
+Term adopt_bytes(std::unique_ptr<std::uint8_t[]> bytes, std::size_t size);
 
 // Tuples, lists and maps: a count and an array of Terms after the node.
 struct alignas(Term) TupleNode : Node {

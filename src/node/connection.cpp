@@ -434,9 +434,18 @@ void Connection::kick_write() {
 
 // --- Running --------------------------------------------------------------------------------
 
+// Inside a large packet the rest of its body is read straight to where the receiver keeps it;
+// otherwise into read_buf_.
 void Connection::read() {
-    stream_->async_read_some(asio::buffer(read_buf_.data(), read_buf_.size()),
-                             [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
+    std::span<std::uint8_t> direct;
+    std::size_t size = read_buf_.size();
+    if (receiver_) {
+        direct = receiver_->direct_buffer();
+        size = receiver_->read_size(size);
+    }
+    reading_direct_ = !direct.empty();
+    auto to = reading_direct_ ? asio::buffer(direct.data(), direct.size()) : asio::buffer(read_buf_.data(), size);
+    stream_->async_read_some(to, [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void Connection::on_read(const std::error_code& ec, std::size_t n) {
@@ -458,7 +467,12 @@ void Connection::on_read(const std::error_code& ec, std::size_t n) {
         }
         return;
     }
-    consume(std::span(read_buf_.data(), n));
+    if (reading_direct_) {
+        messages_.clear();
+        deliver(receiver_->commit_direct(n, messages_));
+    } else {
+        consume(std::span(read_buf_.data(), n));
+    }
     if (!is_closed()) read();
 }
 
@@ -470,7 +484,11 @@ void Connection::consume(std::span<const std::uint8_t> bytes) {
     }
     if (!receiver_) return;
     messages_.clear();
-    auto r = receiver_->feed(bytes, messages_);
+    deliver(receiver_->feed(bytes, messages_));
+}
+
+// Delivers messages_, which the receiver just filled; `r` is what it said of the bytes.
+void Connection::deliver(Result<std::size_t> r) {
     {
         std::lock_guard lock(mutex_);
         in_consume_ = true;

@@ -57,6 +57,7 @@ private:
     void read();
     void on_read(const std::error_code& ec, std::size_t n);
     void consume(std::span<const std::uint8_t> bytes);
+    void deliver(Result<std::size_t> received);
     void queue_bytes(std::span<const std::uint8_t> bytes);
     void kick_write();
     void do_write();
@@ -114,6 +115,7 @@ private:
     std::vector<asio::const_buffer> write_buffers_; // what unwritten() returns
     std::span<const asio::const_buffer> unwritten();
     std::vector<std::uint8_t> read_buf_ = std::vector<std::uint8_t>(2048);
+    bool reading_direct_ = false; // the outstanding read goes to the receiver's direct_buffer()
     std::vector<dist::Message> messages_;
 };
 

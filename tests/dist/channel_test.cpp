@@ -209,6 +209,65 @@ TEST(DistChannel, SharedBinaryOutputOutlivesTheMessage) {
     EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), expected.begin(), expected.end()));
 }
 
+// Reads as a connection does: into the receiver's direct buffer whenever it offers one (at
+// most `chunk` bytes at a time, as a short read would), else `chunk` bytes at most, limited by
+// read_size(), through feed().
+std::vector<Message> read_like_a_connection(Receiver& r, const std::vector<std::uint8_t>& bytes, std::size_t chunk,
+                                            std::size_t* direct_bytes = nullptr) {
+    std::vector<Message> out;
+    for (std::size_t i = 0; i < bytes.size();) {
+        std::vector<Message> got;
+        if (auto d = r.direct_buffer(); !d.empty()) {
+            const std::size_t n = std::min({chunk, d.size(), bytes.size() - i});
+            std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(i), n, d.begin());
+            auto res = r.commit_direct(n, got);
+            EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().what());
+            if (direct_bytes) *direct_bytes += n;
+            i += n;
+        } else {
+            const std::size_t n = std::min({r.read_size(chunk), bytes.size() - i});
+            auto res = r.feed(std::span(bytes).subspan(i, n), got);
+            EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().what());
+            i += n;
+        }
+        for (auto& m : got) out.push_back(std::move(m));
+    }
+    return out;
+}
+
+// Large bodies, fragmented or not, read straight into their storage give the same messages as
+// feed(), and by far most of their bytes go that way.
+TEST(DistChannel, LargeBodiesAreReadDirectlyIntoTheirStorage) {
+    const auto big = pattern(300'000, 9);
+    const Term large = binary(std::span<const std::uint8_t>(big));
+    for (bool fragments : {true, false}) {
+        ChannelConfig cfg;
+        cfg.fragments = fragments;
+        Sender sender(cfg);
+        std::vector<std::uint8_t> wire;
+        sender.encode(SendSignal{peer_pid(1), our_pid(2), atom("small")}, wire);
+        sender.encode(SendSignal{peer_pid(1), our_pid(2), large}, wire);
+        sender.encode(SendSignal{peer_pid(1), our_pid(2), tuple(atom("after"), large)}, wire);
+        Sender::tick(wire);
+        sender.encode(SendSignal{peer_pid(1), our_pid(2), atom("last")}, wire);
+        // 64 KB is what a connection reads at most; a million is a read that got everything.
+        for (std::size_t chunk : {std::size_t(64 * 1024), std::size_t(20'000), std::size_t(4096), std::size_t(1'000'000)}) {
+            Receiver receiver(peer_node, cfg);
+            std::size_t direct = 0;
+            auto msgs = read_like_a_connection(receiver, wire, chunk, &direct);
+            ASSERT_EQ(msgs.size(), 4u) << "fragments " << fragments << ", chunk " << chunk;
+            EXPECT_EQ(std::get<SendSignal>(parsed(msgs[0])).message, atom("small"));
+            EXPECT_EQ(std::get<SendSignal>(parsed(msgs[1])).message, large);
+            EXPECT_EQ(std::get<SendSignal>(parsed(msgs[2])).message, tuple(atom("after"), large));
+            EXPECT_EQ(std::get<SendSignal>(parsed(msgs[3])).message, atom("last"));
+            EXPECT_EQ(receiver.buffered_bytes(), 0u);
+            // All but the start of each large message: what the read that found its header held.
+            if (chunk == 20'000 || chunk == 64 * 1024)
+                EXPECT_GT(direct, 3 * wire.size() / 4) << "fragments " << fragments << ", chunk " << chunk;
+        }
+    }
+}
+
 TEST(DistChannel, InterleavedFragmentSequencesAreEachReassembled) {
     ChannelConfig cfg;
     cfg.fragment_size = 500;
