@@ -34,6 +34,8 @@ loop(N) ->
             io:format("RESULT ~w ~w~n", [N, {parse_error, Info}]),
             loop(N + 1);
         {eof, _} ->
+            halt();
+        eof -> % stdin closed between reads
             halt()
     end.
 
