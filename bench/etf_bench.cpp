@@ -7,6 +7,8 @@
 //
 // What each side does per iteration:
 //   edist encode   etf::encode(term): a fresh vector, as term_to_binary makes a fresh binary.
+//   edist shared   etf::encode_to with binaries over 64 bytes listed, not copied, as
+//                  term_to_iovec refers to BEAM's off-heap binaries.
 //   edist decode   etf::decode of the bytes, from a span (binaries copied out) and from a binary
 //                  Term (large binaries share it); the decoded Term is destroyed in the loop.
 //   ei encode      ei_x_new_with_version, the ei_x_encode_* calls that build the term, ei_x_free.
@@ -304,6 +306,23 @@ void encode_edist(benchmark::State& state, const Case& c) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * size));
 }
 
+// term_to_iovec's counterpart: binaries over 64 bytes (BEAM's off-heap ones, which
+// term_to_iovec refers to) are listed, not copied.
+void encode_edist_shared(benchmark::State& state, const Case& c) {
+    const Term t = c.make();
+    std::size_t size = 0;
+    for (auto _ : state) {
+        Bytes out{etf::version_magic};
+        std::vector<etf::SharedBinary> shared;
+        etf::encode_to(out, t, shared, 65);
+        size = out.size();
+        benchmark::DoNotOptimize(out.data());
+        benchmark::DoNotOptimize(shared.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * size));
+}
+
 void decode_edist_span(benchmark::State& state, const Case& c) {
     const Bytes bytes = etf::encode(c.make());
     const std::span<const std::uint8_t> in(bytes);
@@ -366,6 +385,7 @@ void register_benchmarks() {
     };
     const Op ops[] = {
         {"encode/edist", encode_edist},
+        {"encode/edist_shared", encode_edist_shared},
         {"decode/edist_span", decode_edist_span},
         {"decode/edist_binary", decode_edist_binary},
 #ifdef EDIST_BENCH_EI
