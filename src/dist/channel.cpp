@@ -2,6 +2,7 @@
 
 #include <edist/atom.hpp>
 
+#include "etf/atom_cache_out.hpp"
 #include "etf/term_impl.hpp"
 
 #include <algorithm>
@@ -387,17 +388,19 @@ void Sender::encode(const Signal& signal, Output& out) {
 
 namespace {
 
-constexpr std::size_t first_fragment_header = 4 + 2 + 8 + 8 + 1; // length, 131 69, seq, id, 0 refs
-constexpr std::size_t next_fragment_header = 4 + 2 + 8 + 8;      // length, 131 70, seq, id
+// A fragment header: length, 131 69 or 70, sequence, fragment id; the first one then carries
+// the atom-cache part of a distribution header.
+constexpr std::size_t fragment_header = 4 + 2 + 8 + 8;
 
-void put_fragment_header(std::uint8_t* h, bool first, std::uint64_t seq, std::uint64_t id, std::size_t chunk) {
-    const std::size_t header_size = first ? first_fragment_header : next_fragment_header;
-    put_be32(h, static_cast<std::uint32_t>(header_size - 4 + chunk));
+void put_fragment_header(std::uint8_t* h, std::span<const std::uint8_t> cache_part, std::uint64_t seq,
+                         std::uint64_t id, std::size_t chunk) {
+    const bool first = !cache_part.empty();
+    put_be32(h, static_cast<std::uint32_t>(fragment_header - 4 + cache_part.size() + chunk));
     h[4] = etf::version_magic;
     h[5] = first ? header_fragment : header_continuation;
     put_be64(h + 6, seq);
     put_be64(h + 14, id);
-    if (first) h[22] = 0; // no atom cache refs
+    if (first) std::memcpy(h + fragment_header, cache_part.data(), cache_part.size());
 }
 
 std::size_t shared_bytes(const std::vector<etf::SharedBinary>* shared, std::size_t from) {
@@ -409,12 +412,20 @@ std::size_t shared_bytes(const std::vector<etf::SharedBinary>* shared, std::size
 
 } // namespace
 
+Sender::Sender(const ChannelConfig& config) : config_(config) {
+    if (config_.dist_header && config_.atom_cache_refs) atoms_ = std::make_unique<etf::AtomCacheOut>();
+}
+Sender::~Sender() = default;
+Sender::Sender(Sender&&) noexcept = default;
+Sender& Sender::operator=(Sender&&) noexcept = default;
+
 void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out, std::vector<etf::SharedBinary>* shared) {
     const std::size_t start = out.size();
     const std::size_t first_shared = shared ? shared->size() : 0;
+    etf::AtomCacheOut* atoms = atoms_.get();
     auto payload_to = [&](const Term& payload) {
-        if (shared)
-            etf::encode_to(out, payload, *shared, config_.share_binaries_from);
+        if (shared || atoms)
+            etf::encode_to(out, payload, shared, config_.share_binaries_from, atoms);
         else
             etf::encode_to(out, payload);
     };
@@ -432,36 +443,50 @@ void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out, std::v
     }
     // Encoded straight into `out` as one packet (no sizing pass: most messages are small);
     // only a message that turns out larger than a fragment is then laid out as fragments.
+    // The header's atom-cache part is known once the message is written: until then one byte
+    // (no references) stands in for it.
     out.resize(start + 4);
     out.insert(out.end(), {etf::version_magic, header_normal, 0});
-    const Term* payload = encode_control_to(out, signal, config_.send);
+    if (atoms) atoms->begin();
+    const Term* payload = encode_control_to(out, signal, config_.send, atoms);
     const std::size_t control_size = out.size() - start - 7;
     if (payload) payload_to(*payload);
-    const std::size_t in_shared = shared_bytes(shared, first_shared);
-    const std::size_t body = out.size() - start - 7 + in_shared;
-    if (!config_.fragments || 3 + body <= config_.fragment_size) {
-        put_be32(out.data() + start, static_cast<std::uint32_t>(3 + body));
+    cache_part_.clear();
+    if (atoms)
+        atoms->header(cache_part_);
+    else
+        cache_part_.push_back(0);
+    const std::size_t body = out.size() - start - 7 + shared_bytes(shared, first_shared);
+    if (!config_.fragments || 2 + cache_part_.size() + body <= config_.fragment_size) {
+        if (cache_part_.size() > 1) {
+            out.insert(out.begin() + static_cast<std::ptrdiff_t>(start + 7), cache_part_.begin() + 1, cache_part_.end());
+            out[start + 6] = cache_part_[0];
+            if (shared)
+                for (std::size_t i = first_shared; i < shared->size(); ++i) (*shared)[i].offset += cache_part_.size() - 1;
+        }
+        put_be32(out.data() + start, static_cast<std::uint32_t>(2 + cache_part_.size() + body));
         return;
     }
     if (shared && shared->size() != first_shared) return fragment_shared(out, start, control_size, *shared, first_shared);
     // Fragments: the control message must sit whole in the first one. Each chunk is moved
     // right to make room for the headers before it (last chunk first, so nothing is
     // overwritten before it moved): one pass over the bytes, no temporary buffer.
+    const std::size_t first_header = fragment_header + cache_part_.size();
     const std::size_t first = std::min(body, std::max(config_.fragment_size, control_size));
     const std::size_t rest = body - first;
     const std::size_t total = 1 + (rest + config_.fragment_size - 1) / config_.fragment_size;
     const std::uint64_t seq = next_sequence_++;
-    reserve_more(out, (first_fragment_header - 7) + (total - 1) * next_fragment_header);
-    out.resize(start + first_fragment_header + body + (total - 1) * next_fragment_header);
+    reserve_more(out, (first_header - 7) + (total - 1) * fragment_header);
+    out.resize(start + first_header + body + (total - 1) * fragment_header);
     // Chunk k holds body bytes [from, from + chunk) and carries fragment id total - k.
     const std::uint8_t* encoded = out.data() + start + 7;
     for (std::size_t k = total; k-- > 0;) {
         const std::size_t from = k == 0 ? 0 : first + (k - 1) * config_.fragment_size;
         const std::size_t chunk = k == 0 ? first : std::min(config_.fragment_size, body - from);
-        const std::size_t at = k == 0 ? start : start + first_fragment_header + from + (k - 1) * next_fragment_header;
-        const std::size_t header_size = k == 0 ? first_fragment_header : next_fragment_header;
-        std::memmove(out.data() + at + header_size, encoded + from, chunk);
-        put_fragment_header(out.data() + at, k == 0, seq, total - k, chunk);
+        const std::size_t at = k == 0 ? start : start + first_header + from + (k - 1) * fragment_header;
+        std::memmove(out.data() + at + (k == 0 ? first_header : fragment_header), encoded + from, chunk);
+        put_fragment_header(out.data() + at, k == 0 ? std::span<const std::uint8_t>(cache_part_) : std::span<const std::uint8_t>(),
+                            seq, total - k, chunk);
     }
 }
 
@@ -513,8 +538,9 @@ void Sender::fragment_shared(std::vector<std::uint8_t>& out, std::size_t start, 
     for (std::size_t k = 0, from = 0; k < total; ++k) {
         const std::size_t chunk = k == 0 ? first : std::min(config_.fragment_size, body - from);
         const std::size_t header_at = out.size();
-        out.resize(header_at + (k == 0 ? first_fragment_header : next_fragment_header));
-        put_fragment_header(out.data() + header_at, k == 0, seq, total - k, chunk);
+        out.resize(header_at + fragment_header + (k == 0 ? cache_part_.size() : 0));
+        put_fragment_header(out.data() + header_at, k == 0 ? std::span<const std::uint8_t>(cache_part_) : std::span<const std::uint8_t>(),
+                            seq, total - k, chunk);
         append(chunk);
         from += chunk;
     }

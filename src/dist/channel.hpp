@@ -19,6 +19,10 @@
 #include <utility>
 #include <vector>
 
+namespace edist::etf {
+class AtomCacheOut;
+}
+
 namespace edist::dist {
 
 // What the handshake negotiated, as far as framing cares.
@@ -32,6 +36,9 @@ struct ChannelConfig {
     // Hand the common operations over already parsed (Message::signal, see read_common),
     // not as a control tuple to parse().
     bool parse_signals = false;
+    // DFLAG_DIST_HDR_ATOM_CACHE: headers may carry atom-cache references, and Sender makes
+    // them (the atoms of each message go as two-byte references to the peer's cache).
+    bool atom_cache_refs = true;
     // Receiver::direct_buffer() offers the rest of bodies this large (and larger).
     std::size_t direct_read_min = 16 * 1024;
     // Sender::encode(signal, Output&) writes binaries this large from where they are.
@@ -207,7 +214,10 @@ private:
 
 class Sender {
 public:
-    explicit Sender(const ChannelConfig& config) : config_(config) {}
+    explicit Sender(const ChannelConfig& config);
+    ~Sender();
+    Sender(Sender&&) noexcept;
+    Sender& operator=(Sender&&) noexcept;
 
     // Appends the framed packet(s) for one signal to `out` (fragmenting large payloads when the
     // peer accepts fragments).
@@ -225,6 +235,8 @@ private:
 
     ChannelConfig config_;
     std::uint64_t next_sequence_ = 1;
+    std::unique_ptr<etf::AtomCacheOut> atoms_; // with ChannelConfig::atom_cache_refs
+    std::vector<std::uint8_t> cache_part_;     // the header's atom-cache part, per message
 };
 
 } // namespace edist::dist

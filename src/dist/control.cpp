@@ -164,7 +164,7 @@ Result<Signal> parse(const Term& control, const std::optional<Term>& payload, At
     }
     case Op::unlink_id:
     case Op::unlink_id_ack: {
-        std::uint64_t id;
+        std::uint64_t id = 0;
         Pid from, to;
         if (!f.unlink_id(1, id) || !f.peer_pid(2, from) || !f.pid(3, to)) break;
         if (op == Op::unlink_id) return Signal(UnlinkIdSignal{id, from, to});
@@ -451,9 +451,10 @@ Encoded encode(const Signal& signal, const SendOptions& opts) {
     });
 }
 
-const Term* encode_control_to(std::vector<std::uint8_t>& out, const Signal& signal, const SendOptions& opts) {
+const Term* encode_control_to(std::vector<std::uint8_t>& out, const Signal& signal, const SendOptions& opts,
+                              etf::AtomCacheOut* atoms) {
     return with_control(signal, opts, [&](const Term* payload, Op op, const auto&... fields) {
-        etf::TermWriter w(out);
+        etf::TermWriter w(out, atoms);
         w.tuple(1 + sizeof...(fields));
         w.integer(static_cast<int>(op));
         (write(w, fields), ...);

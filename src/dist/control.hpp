@@ -15,6 +15,10 @@
 #include <variant>
 #include <vector>
 
+namespace edist::etf {
+class AtomCacheOut;
+}
+
 namespace edist::dist {
 
 enum class Op : std::uint8_t {
@@ -164,8 +168,10 @@ struct Encoded {
 Encoded encode(const Signal& s, const SendOptions& opts = {});
 // Appends the control tuple encode() makes, without the version byte and without building it
 // (its pids and refs are written from the signal's fields); returns the payload to write
-// after it, or nullptr. The bytes are etf::encode_to's of encode(s, opts).control.
-const Term* encode_control_to(std::vector<std::uint8_t>& out, const Signal& s, const SendOptions& opts = {});
+// after it, or nullptr. The bytes are etf::encode_to's of encode(s, opts).control (with
+// `atoms`, atoms go as references to that cache where it gives one).
+const Term* encode_control_to(std::vector<std::uint8_t>& out, const Signal& s, const SendOptions& opts = {},
+                              etf::AtomCacheOut* atoms = nullptr);
 
 // About what `s` will take once encoded, without encoding it: a message's encoded size plus a
 // few dozen bytes for the control tuple. For counting signals queued before a connection is up

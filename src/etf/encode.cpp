@@ -6,6 +6,7 @@
 // an explicit stack, like the decoder.
 #include <edist/etf.hpp>
 
+#include "etf/atom_cache_out.hpp"
 #include "etf/atom_table.hpp"
 #include "etf/codec_internal.hpp"
 #include "etf/term_impl.hpp"
@@ -60,6 +61,8 @@ struct GrowSink {
     // With `shared`, binaries of `share_from` bytes or more are listed there instead of copied.
     std::vector<SharedBinary>* shared = nullptr;
     std::size_t share_from = std::numeric_limits<std::size_t>::max();
+    // With `atoms`, atoms it has a reference for are written as ATOM_CACHE_REF.
+    AtomCacheOut* atoms = nullptr;
 
     // The bytes written so far move into *out, after what it already holds.
     [[gnu::noinline]] void spill(std::size_t need) {
@@ -173,6 +176,15 @@ struct GrowSink {
 // An atom; when `room16` the sink already has room for 16 bytes.
 template <bool room16 = false, class Sink>
 [[gnu::always_inline]] inline void emit_atom(Sink& s, Atom a) {
+    if constexpr (requires { s.atoms; }) {
+        if (s.atoms) {
+            if (int r = s.atoms->ref(a); r >= 0) {
+                s.u8(ATOM_CACHE_REF);
+                s.u8(static_cast<std::uint8_t>(r));
+                return;
+            }
+        }
+    }
     edist::detail::AtomEntry e = edist::detail::atom_entry(a);
     if (e.len <= 14) [[likely]] {
         // The table keeps the encoded form (119, length, text) with 16 readable bytes.
@@ -419,6 +431,7 @@ void encode_term(Sink& out, const Term& root) {
 // stalls store forwarding: small_tuple took 44 ns against 18 ns at -O3).
 // Deeper sub-terms and the rare kinds go to encode_term's explicit stack, so a deep term still
 // never recurses deeply. For a small term this skips the frame stack and most room checks.
+template <bool Cached>
 class FastEncoder {
 public:
     static constexpr unsigned max_depth = 24;
@@ -487,7 +500,7 @@ private:
     std::size_t room(const std::uint8_t* w) const noexcept { return static_cast<std::size_t>(limit_ - w); }
 
     // Small integers, short atoms and []: written here with room for 16 bytes already made.
-    [[gnu::always_inline]] static bool scalar(const Term& x, std::uint8_t*& w) noexcept {
+    [[gnu::always_inline]] bool scalar(const Term& x, std::uint8_t*& w) noexcept {
         NodeTag tag = TermAccess::tag(x);
         if (tag == NodeTag::Small) {
             std::int64_t v = TermAccess::small(x);
@@ -506,6 +519,14 @@ private:
             return false;
         }
         if (tag == NodeTag::Atom) {
+            if constexpr (Cached) {
+                if (int r = g_.atoms->ref(Atom::from_index(TermAccess::atom_index(x))); r >= 0) {
+                    w[0] = ATOM_CACHE_REF;
+                    w[1] = static_cast<std::uint8_t>(r);
+                    w += 2;
+                    return true;
+                }
+            }
             edist::detail::AtomEntry e = edist::detail::atom_entry(Atom::from_index(TermAccess::atom_index(x)));
             if (e.len > 14) return false;
             std::memcpy(w, e.data - 2, 16); // the table keeps (119, length, text) with 16 readable bytes
@@ -578,19 +599,30 @@ std::size_t encoded_size(const Term& t) {
 void encode_to(std::vector<std::uint8_t>& out, const Term& t) {
     std::uint8_t local[stack_bytes]; // uninitialised: only what is written is read
     GrowSink g{&out, local, local, 0, local, local + stack_bytes};
-    g.w = FastEncoder(g).term(t, g.w, 0);
+    g.w = FastEncoder<false>(g).term(t, g.w, 0);
     g.finish();
 }
 
 void encode_to(std::vector<std::uint8_t>& out, const Term& t, std::vector<SharedBinary>& shared,
                std::size_t share_from) {
+    encode_to(out, t, &shared, share_from, nullptr);
+}
+
+void encode_to(std::vector<std::uint8_t>& out, const Term& t, std::vector<SharedBinary>* shared,
+               std::size_t share_from, AtomCacheOut* atoms) {
     std::uint8_t local[stack_bytes];
-    GrowSink g{&out, local, local, 0, local, local + stack_bytes, &shared, std::max<std::size_t>(share_from, 1)};
-    g.w = FastEncoder(g).term(t, g.w, 0);
+    GrowSink g{&out, local, local, 0, local, local + stack_bytes};
+    if (shared) {
+        g.shared = shared;
+        g.share_from = std::max<std::size_t>(share_from, 1);
+    }
+    g.atoms = atoms;
+    g.w = atoms ? FastEncoder<true>(g).term(t, g.w, 0) : FastEncoder<false>(g).term(t, g.w, 0);
     g.finish();
 }
 
-TermWriter::TermWriter(std::vector<std::uint8_t>& out) : out_(&out), start_(out.size()) {
+TermWriter::TermWriter(std::vector<std::uint8_t>& out, AtomCacheOut* atoms)
+    : out_(&out), start_(out.size()), atoms_(atoms) {
     out.resize(start_ + 128);
     w_ = out.data() + start_;
     limit_ = out.data() + out.size();
@@ -600,8 +632,10 @@ TermWriter::~TermWriter() { out_->resize(static_cast<std::size_t>(w_ - out_->dat
 // Each piece runs the encoder's own emitter on a GrowSink over the writer's state.
 namespace {
 template <class F>
-void with_sink(std::vector<std::uint8_t>* out, std::size_t start, std::uint8_t*& w, std::uint8_t*& limit, F&& f) {
+void with_sink(std::vector<std::uint8_t>* out, std::size_t start, std::uint8_t*& w, std::uint8_t*& limit,
+               AtomCacheOut* atoms, F&& f) {
     GrowSink g{out, nullptr, out->data(), start, w, limit}; // straight into *out, no stack buffer
+    g.atoms = atoms;
     f(g);
     w = g.w;
     limit = g.limit;
@@ -609,22 +643,24 @@ void with_sink(std::vector<std::uint8_t>* out, std::size_t start, std::uint8_t*&
 } // namespace
 
 void TermWriter::tuple(std::size_t arity) {
-    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_tuple_header(g, arity); });
+    with_sink(out_, start_, w_, limit_, atoms_, [&](GrowSink& g) { emit_tuple_header(g, arity); });
 }
 void TermWriter::atom(Atom a) {
-    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_atom(g, a); });
+    with_sink(out_, start_, w_, limit_, atoms_, [&](GrowSink& g) { emit_atom(g, a); });
 }
 void TermWriter::integer(std::int64_t v) {
-    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_int64(g, v); });
+    with_sink(out_, start_, w_, limit_, atoms_, [&](GrowSink& g) { emit_int64(g, v); });
 }
 void TermWriter::pid(const Pid& p) {
-    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_pid(g, p); });
+    with_sink(out_, start_, w_, limit_, atoms_, [&](GrowSink& g) { emit_pid(g, p); });
 }
 void TermWriter::ref(const Ref& r) {
-    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { emit_ref(g, r); });
+    with_sink(out_, start_, w_, limit_, atoms_, [&](GrowSink& g) { emit_ref(g, r); });
 }
 void TermWriter::term(const Term& t) {
-    with_sink(out_, start_, w_, limit_, [&](GrowSink& g) { g.w = FastEncoder(g).term(t, g.w, 0); });
+    with_sink(out_, start_, w_, limit_, atoms_, [&](GrowSink& g) {
+        g.w = atoms_ ? FastEncoder<true>(g).term(t, g.w, 0) : FastEncoder<false>(g).term(t, g.w, 0);
+    });
 }
 
 std::vector<std::uint8_t> encode(const Term& t, const EncodeOptions& opts) {
@@ -632,7 +668,7 @@ std::vector<std::uint8_t> encode(const Term& t, const EncodeOptions& opts) {
     std::uint8_t local[stack_bytes];
     local[0] = version_magic;
     GrowSink g{&out, local, local, 1, local + 1, local + stack_bytes};
-    g.w = FastEncoder(g).term(t, g.w, 0);
+    g.w = FastEncoder<false>(g).term(t, g.w, 0);
     g.finish();
     if (opts.compression_level > 0) try_compress(out, std::min(opts.compression_level, 9));
     return out;

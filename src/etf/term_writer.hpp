@@ -12,11 +12,13 @@
 
 namespace edist::etf {
 
+class AtomCacheOut;
+
 class TermWriter {
 public:
     // Appends to `out` (without a version byte); `out` is trimmed to what was written when
-    // the writer goes away.
-    explicit TermWriter(std::vector<std::uint8_t>& out);
+    // the writer goes away. With `atoms`, atoms go as references to that cache where it can.
+    explicit TermWriter(std::vector<std::uint8_t>& out, AtomCacheOut* atoms = nullptr);
     ~TermWriter();
     TermWriter(const TermWriter&) = delete;
     TermWriter& operator=(const TermWriter&) = delete;
@@ -36,6 +38,7 @@ private:
     std::size_t start_;
     std::uint8_t* w_;
     std::uint8_t* limit_;
+    AtomCacheOut* atoms_;
 };
 
 } // namespace edist::etf

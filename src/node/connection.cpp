@@ -385,7 +385,8 @@ void Connection::went_up(handshake::Completed done) {
     handshake_timer_.cancel();
     dist::ChannelConfig cfg;
     cfg.fragments = done.negotiated_flags & dflag::FRAGMENTS;
-    cfg.dist_header = cfg.fragments || (done.negotiated_flags & dflag::DIST_HDR_ATOM_CACHE);
+    cfg.atom_cache_refs = done.negotiated_flags & dflag::DIST_HDR_ATOM_CACHE;
+    cfg.dist_header = cfg.fragments || cfg.atom_cache_refs;
     cfg.send.send_sender = done.negotiated_flags & dflag::SEND_SENDER;
     cfg.send.exit_payload = done.negotiated_flags & dflag::EXIT_PAYLOAD;
     cfg.parse_signals = true;

@@ -40,6 +40,7 @@ Signal parsed(const Message& m) {
 
 TEST(DistChannel, SendSenderRoundTripsThroughHeaderFraming) {
     ChannelConfig cfg;
+    cfg.atom_cache_refs = false;
     Sender sender(cfg);
     std::vector<std::uint8_t> wire;
     sender.encode(SendSignal{peer_pid(1), our_pid(2), tuple(atom("hello"), 42)}, wire);
@@ -262,8 +263,80 @@ TEST(DistChannel, LargeBodiesAreReadDirectlyIntoTheirStorage) {
             EXPECT_EQ(std::get<SendSignal>(parsed(msgs[3])).message, atom("last"));
             EXPECT_EQ(receiver.buffered_bytes(), 0u);
             // All but the start of each large message: what the read that found its header held.
-            if (chunk == 20'000 || chunk == 64 * 1024)
+            if (chunk == 20'000 || chunk == 64 * 1024) {
                 EXPECT_GT(direct, 3 * wire.size() / 4) << "fragments " << fragments << ", chunk " << chunk;
+            }
+        }
+    }
+}
+
+// Whether `text` occurs in `bytes`.
+bool contains(const std::vector<std::uint8_t>& bytes, std::string_view text) {
+    return std::search(bytes.begin(), bytes.end(), text.begin(), text.end()) != bytes.end();
+}
+
+// The sender's atom cache: a message's atoms go as references, their text only the first time
+// the peer's slot gets them; a receiver (the same one OTP's headers are read with) decodes it all.
+TEST(DistChannel, AtomsGoAsCacheReferencesOnceThePeerHoldsThem) {
+    ChannelConfig cfg;
+    cfg.send.send_sender = true; // {22, From, To}: the node names of both pids
+    Sender sender(cfg);
+    Receiver receiver(peer_node, cfg);
+    const Term message = tuple(atom("cached_atom_one"), atom("cached_atom_two"), list(atom("cached_atom_one"), 7));
+    std::vector<std::uint8_t> first, second;
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), message}, first);
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), message}, second);
+    EXPECT_EQ(first[6], 4); // two node names and two atoms of the message, each once
+    EXPECT_TRUE(contains(first, "cached_atom_one"));
+    EXPECT_FALSE(contains(second, "cached_atom_one")) << "the peer holds it already";
+    EXPECT_FALSE(contains(second, "erl@host"));
+    EXPECT_EQ(second.size() + 2 * 15 + 2 * 8 + 4, first.size()); // the texts and their length bytes
+    for (const auto* wire : {&first, &second}) {
+        auto msgs = feed_all(receiver, *wire);
+        ASSERT_EQ(msgs.size(), 1u);
+        auto sig = std::get<SendSignal>(parsed(msgs[0]));
+        EXPECT_EQ(sig.message, message);
+        EXPECT_EQ(sig.from, peer_pid(1));
+        EXPECT_EQ(sig.to, our_pid(2));
+    }
+}
+
+// More atoms than one header can reference (255), two atoms wanting the same slot, atoms whose
+// UTF-8 takes more than 255 bytes (two-byte lengths), fragments: all decode as they were.
+TEST(DistChannel, AtomCacheReferencesCoverEveryCase) {
+    std::vector<Term> many;
+    for (int i = 0; i < 300; ++i) many.push_back(atom("many_" + std::to_string(i)));
+    // Atoms take their cache slot from their index: find two that share one.
+    std::vector<Atom> probe;
+    Atom a1, a2;
+    for (int i = 0; a1 == a2; ++i) {
+        Atom a = atom("slot_probe_" + std::to_string(i));
+        for (Atom b : probe)
+            if (a.index() % 2048 == b.index() % 2048) a1 = b, a2 = a;
+        probe.push_back(a);
+    }
+    std::string long_text;
+    for (int i = 0; i < 200; ++i) long_text += "\u00e9"; // 400 bytes of UTF-8
+    const Term messages[] = {
+        tuple_from(many),
+        tuple(a1, a2, a1, a2),
+        tuple(atom(long_text), atom("short"), atom(long_text)),
+        tuple(binary(std::string(5'000, 'x')), atom("in_fragments"), tuple_from(many)),
+    };
+    for (std::size_t fragment_size : {std::size_t(64 * 1024), std::size_t(700)}) {
+        ChannelConfig cfg;
+        cfg.fragment_size = fragment_size;
+        Sender sender(cfg);
+        Receiver receiver(peer_node, cfg);
+        for (int round = 0; round < 2; ++round) {
+            for (const Term& m : messages) {
+                std::vector<std::uint8_t> wire;
+                sender.encode(RegSendSignal{peer_pid(3), atom("box"), m}, wire);
+                auto msgs = feed_all(receiver, wire, 97);
+                ASSERT_EQ(msgs.size(), 1u);
+                EXPECT_EQ(std::get<RegSendSignal>(parsed(msgs[0])).message, m)
+                    << "fragment size " << fragment_size << ", round " << round;
+            }
         }
     }
 }
@@ -271,6 +344,7 @@ TEST(DistChannel, LargeBodiesAreReadDirectlyIntoTheirStorage) {
 TEST(DistChannel, InterleavedFragmentSequencesAreEachReassembled) {
     ChannelConfig cfg;
     cfg.fragment_size = 500;
+    cfg.atom_cache_refs = false; // the second message is delivered first: it cannot rely on the first's header
     Sender sender(cfg);
     const auto a = pattern(2'000, 1), b = pattern(3'100, 2);
     std::vector<std::uint8_t> wa, wb;

@@ -202,6 +202,48 @@ TEST_F(NodeInterop, ElixirExchangesMessagesByPidAndByName) {
     EXPECT_TRUE(box->receive([](const Term& t) { return t.is_atom(atom("stopped")); }, 20s));
 }
 
+// Messages to erl carry their atoms as references to erl's atom cache for this connection
+// (DFLAG_DIST_HDR_ATOM_CACHE), the text going only with the first use of a slot: erl decodes
+// each message as it was sent, however many atoms it holds, whatever their length, when two
+// compete for a slot, when the message comes in fragments, and when it repeats.
+TEST_F(NodeInterop, AtomCacheReferencesSentToErlDecodeAsSent) {
+    ErlNode erl(erl_options("erl_acache"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("cpp_acache"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    auto box = cpp->make_mailbox();
+    ASSERT_TRUE(box.ok());
+
+    std::vector<Term> many;
+    for (int i = 0; i < 300; ++i) many.push_back(atom("interop_many_" + std::to_string(i)));
+    std::vector<Atom> probe;
+    Atom a1, a2; // two atoms that take the same slot
+    for (int i = 0; a1 == a2; ++i) {
+        Atom a = atom("interop_slot_" + std::to_string(i));
+        for (Atom b : probe)
+            if (a.index() % 2048 == b.index() % 2048) a1 = b, a2 = a;
+        probe.push_back(a);
+    }
+    std::string long_text;
+    for (int i = 0; i < 255; ++i) long_text += "\u00e5"; // 255 characters, 510 bytes
+    const Term messages[] = {
+        tuple(atom("plain"), atom("interop_one"), list(atom("interop_one"), atom("interop_two"))),
+        tuple_from(many),
+        tuple(a1, a2, a1, atom(long_text), a2),
+        tuple(binary(std::string(200'000, 'z')), tuple_from(many), atom(long_text)),
+    };
+    for (int round = 0; round < 2; ++round) {
+        for (const Term& m : messages) {
+            box->send(atom("echo"), erl.name(), tuple(box->pid(), m));
+            auto reply = receive_tagged(*box, "echo", 2);
+            ASSERT_TRUE(reply) << erl.transcript() << cpp.log.text();
+            EXPECT_EQ((*reply)[1], m) << "round " << round;
+        }
+    }
+    EXPECT_TRUE(erl.eval("lists:member('" + std::string(cpp->name().name()) + "', nodes(hidden))") == "true")
+        << "the connection stayed up";
+}
+
 TEST_F(NodeInterop, SixteenMegabyteBinaryCrossesBothWaysInFragments) {
     ErlNode erl(erl_options("erl_big"));
     ASSERT_TRUE(erl.ready()) << erl.transcript();
