@@ -155,13 +155,13 @@ void Connection::do_write() {
     for (;;) {
         bool wake;
         std::vector<Held> held;
+        writing_.clear(); // written (strand-only): let go of the binaries it referred to
         {
             std::lock_guard lock(mutex_);
             in_flight_ = 0;
             if (state_ == State::closed || out_.empty()) {
                 write_pending_ = false;
             } else {
-                writing_.clear();
                 std::swap(writing_, out_);
                 in_flight_ = writing_.size();
                 written_ = 0;
