@@ -369,6 +369,41 @@ bool Decoder::run(const std::uint8_t* start, Term& out) {
     return true;
 }
 
+// The elements the container loop reads itself, without a call: small integers and atoms of
+// up to 16 bytes seen recently (map keys, records' tags). Answers false, having read nothing,
+// for anything else. Unless `Checked`, at least `longest_common` bytes are left, so the element
+// is read without a bounds check.
+inline constexpr std::size_t longest_common = 2 + 16; // SMALL_ATOM_UTF8_EXT of 16 bytes
+
+template <bool Checked>
+[[gnu::always_inline]] inline bool read_common(const std::uint8_t*& p, const std::uint8_t* end, Term* out) noexcept {
+    const std::size_t left = static_cast<std::size_t>(end - p);
+    if (Checked && left < 2) return false;
+    const std::uint8_t tag = *p;
+    if (tag == SMALL_INTEGER_EXT) {
+        TermAccess::place_small(out, p[1]);
+        p += 2;
+        return true;
+    }
+    if (tag == INTEGER_EXT) {
+        if (Checked && left < 5) return false;
+        TermAccess::place_small(out, static_cast<std::int32_t>(get32(p + 1)));
+        p += 5;
+        return true;
+    }
+    if (tag == SMALL_ATOM_UTF8_EXT) {
+        const std::size_t len = p[1];
+        if (len > 16 || (Checked && left - 2 < len)) return false;
+        AtomKey key = atom_key(p + 2, len, Checked ? left - 2 : 16);
+        const RecentAtom& r = recent_atom(key, len);
+        if (r.len_plus_one != len + 1 || r.lo != key.lo || r.hi != key.hi) return false;
+        TermAccess::place_atom(out, r.index);
+        p += 2 + len;
+        return true;
+    }
+    return false;
+}
+
 bool Decoder::run_frames(Term& out) {
     // The result is the one slot of a root frame, so the loop below has no special case for it.
     frames_.push_back({&out, 0, 1, 0, FrameKind::Tuple, nullptr, nullptr, p_});
@@ -381,32 +416,17 @@ bool Decoder::run_frames(Term& out) {
             const std::uint8_t* p = p_;
             const std::uint8_t* const end = end_;
             Term* const elems = f->elems;
-            std::uint32_t idx = f->idx;
-            const std::uint32_t count = f->count;
-            for (; idx < count; ++idx) {
-                if (end - p >= 2 && *p == SMALL_INTEGER_EXT) {
-                    new (&elems[idx]) Term(TermAccess::small_int(p[1]));
-                    p += 2;
-                } else if (end - p >= 5 && *p == INTEGER_EXT) {
-                    new (&elems[idx]) Term(TermAccess::small_int(static_cast<std::int32_t>(get32(p + 1))));
-                    p += 5;
-                } else if (end - p >= 2 && *p == SMALL_ATOM_UTF8_EXT && p[1] <= 16 &&
-                           static_cast<std::size_t>(end - p - 2) >= p[1]) {
-                    // An atom seen recently (map keys, records' tags): no call, no validation.
-                    std::size_t len = p[1];
-                    AtomKey key = atom_key(p + 2, len, static_cast<std::size_t>(end - p - 2));
-                    const RecentAtom& r = recent_atom(key, len);
-                    if (r.len_plus_one != len + 1 || r.lo != key.lo || r.hi != key.hi) break;
-                    new (&elems[idx]) Term(Atom::from_index(r.index));
-                    p += 2 + len;
-                } else {
-                    break;
-                }
+            Term* slot = elems + f->idx;
+            Term* const stop = elems + f->count;
+            while (slot != stop) {
+                const bool far = static_cast<std::size_t>(end - p) >= longest_common;
+                if (!(far ? read_common<false>(p, end, slot) : read_common<true>(p, end, slot))) break;
+                ++slot;
             }
             p_ = p;
-            f->idx = idx;
-            if (idx == count) break;
-            Step s = step(elems + idx);
+            f->idx = static_cast<std::uint32_t>(slot - elems);
+            if (slot == stop) break;
+            Step s = step(slot);
             if (s == Step::Value) {
                 ++f->idx;
             } else if (s == Step::Opened) {

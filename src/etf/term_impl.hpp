@@ -4,6 +4,7 @@
 #include <edist/term.hpp>
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -250,6 +251,23 @@ struct TermAccess {
         t.tag_ = Tag::Small;
         t.v_.i = v;
         return t;
+    }
+    // Constructs a term in raw memory (an arena slot) as two 8-byte stores. Building it through
+    // a constructor writes the tag, the padding and aux_ one by one: four stores where two do,
+    // which is a sixth of the instructions of a list of integers.
+    static void place(Term* slot, Tag t, std::uint64_t value) noexcept {
+        static_assert(sizeof(Term) == 16 && offsetof(Term, tag_) == 0 && offsetof(Term, aux_) == 4 &&
+                      offsetof(Term, v_) == 8 && std::endian::native == std::endian::little);
+        const std::uint64_t words[2] = {static_cast<std::uint64_t>(t), value};
+        std::memcpy(static_cast<void*>(slot), words, sizeof words);
+    }
+    static void place_small(Term* slot, std::int64_t v) noexcept {
+        place(slot, Tag::Small, static_cast<std::uint64_t>(v));
+    }
+    static void place_atom(Term* slot, std::uint32_t index) noexcept { place(slot, Tag::Atom, index); }
+    // A node of the arena being built: the reference is not counted.
+    static void place_node(Term* slot, Tag t, Node* n) noexcept {
+        place(slot, t, reinterpret_cast<std::uintptr_t>(n));
     }
     // A float already known to be finite.
     static Term finite_float(double d) noexcept {
