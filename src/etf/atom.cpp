@@ -104,7 +104,7 @@ private:
 
     // Stores the text after its SMALL_ATOM_UTF8_EXT header (when it fits one), so that the
     // encoder copies an atom in one go; blocks keep 16 bytes of zeroed slack at their end, so
-    // the encoder may always read 16 bytes from the header.
+    // the encoder may always read 16 bytes from the header, and the decoder 16 past a name.
     const char* store(std::string_view name) {
         constexpr std::size_t block = 64 * 1024, slack = 16;
         std::size_t need = name.size() + 2;

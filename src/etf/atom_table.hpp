@@ -12,8 +12,9 @@
 namespace edist::detail {
 
 // An interned name. When it is at most 255 bytes, the two bytes before `data` are its
-// SMALL_ATOM_UTF8_EXT header (119, length), so `data - 2` is the atom as ETF encodes it; and
-// at least 16 bytes can be read from `data - 2` (the table pads its storage).
+// SMALL_ATOM_UTF8_EXT header (119, length), so `data - 2` is the atom as ETF encodes it. The
+// table pads its storage so that at least 16 bytes can be read from `data - 2`, and 16 bytes
+// past `data + len` (the decoder compares names a word at a time).
 struct AtomEntry {
     const char* data;
     std::uint32_t len;

@@ -246,14 +246,34 @@ bool Decoder::extend_list(Frame& f, std::uint32_t more) {
 
 namespace {
 
-// Atoms order by their UTF-8 bytes; most map keys differ within a few bytes, so a plain loop
-// beats a call to memcmp.
-int compare_names(std::string_view a, std::string_view b) noexcept {
-    std::size_t n = std::min(a.size(), b.size());
-    for (std::size_t i = 0; i < n; ++i)
-        if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]) ? -1 : 1;
-    return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+// Atoms order by their UTF-8 bytes, compared here eight at a time as big-endian words: the
+// table lets 16 bytes past a name's end be read (atom_table.hpp), so no load needs a bounds
+// check, and the bytes past the shorter name are shifted out of the last word.
+int compare_names(edist::detail::AtomEntry a, edist::detail::AtomEntry b) noexcept {
+    const std::size_t n = std::min(a.len, b.len);
+    const auto* x = reinterpret_cast<const std::uint8_t*>(a.data);
+    const auto* y = reinterpret_cast<const std::uint8_t*>(b.data);
+    for (std::size_t i = 0; i < n; i += 8) {
+        std::uint64_t u = get64(x + i), v = get64(y + i);
+        if (n - i < 8) {
+            const unsigned beyond = static_cast<unsigned>(8 * (8 - (n - i)));
+            u >>= beyond;
+            v >>= beyond;
+        }
+        if (u != v) return u < v ? -1 : 1;
+    }
+    return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
 }
+
+// Maps of one shape (records, JSON-like objects) come again and again. Per thread and per size,
+// the last atom keys confirmed ascending are kept, so that a map with the same keys is confirmed
+// by comparing atom indexes, not names. Atoms never die: an entry never goes stale.
+inline constexpr std::uint32_t max_known_keys = 32; // OTP's flatmap limit
+struct KnownKeys {
+    std::uint32_t n; // 0: empty; else == the slot's size
+    std::uint32_t index[max_known_keys];
+};
+thread_local KnownKeys known_keys[max_known_keys + 1];
 
 // Maps as OTP writes them (up to 32 keys) arrive sorted. When every key is an atom, or every
 // key a small integer, that can be confirmed here without the general term comparison.
@@ -262,17 +282,28 @@ bool keys_plainly_ascending(edist::detail::MapNode* m) noexcept {
     std::uint32_t n = m->size;
     NodeTag kind = TermAccess::tag(kv[0]);
     if (kind == NodeTag::Atom) {
-        auto name = [](const Term& k) {
-            edist::detail::AtomEntry e = edist::detail::atom_entry(Atom::from_index(TermAccess::atom_index(k)));
-            return std::string_view(e.data, e.len);
+        KnownKeys* known = n <= max_known_keys ? &known_keys[n] : nullptr;
+        if (known && known->n == n) {
+            std::uint32_t i = 0;
+            while (i < n && TermAccess::tag(kv[2 * i]) == NodeTag::Atom &&
+                   TermAccess::atom_index(kv[2 * i]) == known->index[i])
+                ++i;
+            if (i == n) return true;
+        }
+        auto entry = [](const Term& k) {
+            return edist::detail::atom_entry(Atom::from_index(TermAccess::atom_index(k)));
         };
-        std::string_view prev = name(kv[0]);
+        edist::detail::AtomEntry prev = entry(kv[0]);
         for (std::uint32_t i = 1; i < n; ++i) {
             const Term& k = kv[2 * i];
             if (TermAccess::tag(k) != NodeTag::Atom) return false;
-            std::string_view cur = name(k);
+            edist::detail::AtomEntry cur = entry(k);
             if (compare_names(prev, cur) >= 0) return false;
             prev = cur;
+        }
+        if (known) {
+            for (std::uint32_t i = 0; i < n; ++i) known->index[i] = TermAccess::atom_index(kv[2 * i]);
+            known->n = n;
         }
         return true;
     }

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -213,6 +214,50 @@ TEST(EtfDecode, UnsortedMapIsSortedByKey) {
     Term m = ok(bytes({131, 116, 0, 0, 0, 2, 119, 1, 98, 97, 1, 119, 1, 97, 97, 2}));
     EXPECT_EQ(m.as_map().key(0), Term("a"_a));
     EXPECT_EQ(m, map({{"a"_a, 2}, {"b"_a, 1}}));
+}
+
+namespace {
+// A map of atom keys (as SMALL_ATOM_UTF8_EXT, in the order given) to the integers 1, 2, ...
+Bytes atom_map_bytes(const std::vector<std::string>& keys) {
+    Bytes b = {131, 116, 0, 0, 0, static_cast<std::uint8_t>(keys.size())};
+    int value = 0;
+    for (const std::string& k : keys) {
+        b.push_back(119);
+        b.push_back(static_cast<std::uint8_t>(k.size()));
+        b.insert(b.end(), k.begin(), k.end());
+        b.insert(b.end(), {97, static_cast<std::uint8_t>(++value)});
+    }
+    return b;
+}
+} // namespace
+
+TEST(EtfDecode, MapWithTheKeysOfAnEarlierMapInAnotherOrderIsStillSorted) {
+    EXPECT_EQ(ok(atom_map_bytes({"k_a", "k_b", "k_c"})), map({{"k_a"_a, 1}, {"k_b"_a, 2}, {"k_c"_a, 3}}));
+    EXPECT_EQ(ok(atom_map_bytes({"k_a", "k_c", "k_b"})), map({{"k_a"_a, 1}, {"k_b"_a, 3}, {"k_c"_a, 2}}));
+    EXPECT_EQ(ok(atom_map_bytes({"k_a", "k_b", "k_c"})), map({{"k_a"_a, 1}, {"k_b"_a, 2}, {"k_c"_a, 3}}));
+    EXPECT_EQ(err(atom_map_bytes({"k_a", "k_b", "k_b"})), "duplicate map key at offset 1");
+    EXPECT_EQ(err(atom_map_bytes({"k_a", "k_a", "k_c"})), "duplicate map key at offset 1");
+}
+
+TEST(EtfDecode, AtomKeysOrderByTheirBytesAcrossWordBoundaries) {
+    // Sorted as OTP sends them: a name before every name it is a prefix of, and names that
+    // differ only in their 8th, 9th, 16th or 17th byte.
+    std::vector<std::string> sorted = {"abcdefg",          std::string("abcdefg\0", 8), "abcdefgh",
+                                       "abcdefgh_",        "abcdefgi",          "abcdefghijklmno",
+                                       "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnoq",
+                                       "\xc3\xa9"};
+    std::sort(sorted.begin(), sorted.end(), [](const std::string& a, const std::string& b) {
+        return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+            return static_cast<unsigned char>(x) < static_cast<unsigned char>(y);
+        });
+    });
+    std::vector<std::pair<Term, Term>> pairs;
+    for (std::size_t i = 0; i < sorted.size(); ++i) pairs.emplace_back(atom(sorted[i]), static_cast<int>(i + 1));
+    EXPECT_EQ(ok(atom_map_bytes(sorted)), map_from(pairs));
+    std::vector<std::string> reversed(sorted.rbegin(), sorted.rend());
+    Term m = ok(atom_map_bytes(reversed));
+    ASSERT_EQ(m.as_map().size(), sorted.size());
+    for (std::size_t i = 0; i < sorted.size(); ++i) EXPECT_EQ(m.as_map().key(i), Term(atom(sorted[i])));
 }
 
 TEST(EtfDecode, DecodesBinariesAndBitStrings) {
