@@ -22,6 +22,8 @@ namespace codec {
 
 // Tuples and binaries, the commonest tags after small integers and atoms, inlined into the
 // container loop; every other tag goes to step_any, whose large frame they need not set up.
+inline constexpr std::size_t short_binary = 32;
+
 inline Decoder::Step Decoder::step(Term* slot) {
     const std::uint8_t* at = p_;
     if (remaining() >= 2) {
@@ -35,6 +37,21 @@ inline Decoder::Step Decoder::step(Term* slot) {
                 return Step::Opened;
             }
         } else if (*p_ == BINARY_EXT) {
+            // A short binary (a name, an e-mail address) is copied as one 32-byte block into a
+            // node with room for 32 bytes, whatever its length: no branches on the length, no
+            // call to memcpy. Far from the input's end only, where 32 bytes can be read.
+            if (remaining() >= 5 + short_binary) {
+                const std::size_t len = get32(p_ + 1);
+                if (len <= short_binary && (!owner_ || len < opts_.share_binaries_from)) {
+                    auto* b = arena_.make<edist::detail::BinaryNode>(sizeof(edist::detail::BinaryNode) + short_binary);
+                    b->bits = 8 * len;
+                    b->data = b->inline_bytes();
+                    std::memcpy(b->inline_bytes(), p_ + 5, short_binary);
+                    p_ += 5 + len;
+                    TermAccess::place_node(slot, NodeTag::Binary, b);
+                    return Step::Value;
+                }
+            }
             ++p_;
             return read_binary(BINARY_EXT, at, slot) ? Step::Value : Step::Failed;
         }
@@ -400,8 +417,8 @@ bool Decoder::run(const std::uint8_t* start, Term& out) {
     return true;
 }
 
-// The elements the container loop reads itself, without a call: small integers and atoms of
-// up to 16 bytes seen recently (map keys, records' tags). Answers false, having read nothing,
+// The elements the container loop reads itself, without a call: small integers, floats and
+// atoms of up to 16 bytes seen recently (map keys, records' tags). Answers false, having read nothing,
 // for anything else. Unless `Checked`, at least `longest_common` bytes are left, so the element
 // is read without a bounds check.
 inline constexpr std::size_t longest_common = 2 + 16; // SMALL_ATOM_UTF8_EXT of 16 bytes
@@ -422,6 +439,15 @@ template <bool Checked>
         p += 5;
         return true;
     }
+    if (tag == NEW_FLOAT_EXT) {
+        if (Checked && left < 9) return false;
+        const std::uint64_t bits = get64(p + 1);
+        constexpr std::uint64_t exponent = 0x7FF0000000000000ull;
+        if ((bits & exponent) == exponent) return false; // not finite: step_any refuses it
+        TermAccess::place(out, NodeTag::Float, bits);
+        p += 9;
+        return true;
+    }
     if (tag == SMALL_ATOM_UTF8_EXT) {
         const std::size_t len = p[1];
         if (len > 16 || (Checked && left - 2 < len)) return false;
@@ -439,6 +465,8 @@ bool Decoder::run_frames(Term& out) {
     // The result is the one slot of a root frame, so the loop below has no special case for it.
     frames_.push_back({&out, 0, 1, 0, FrameKind::Tuple, nullptr, nullptr, p_});
     Frame* f = &frames_.back();
+    // An element starting before `far` has longest_common bytes or more left.
+    const std::uint8_t* const far = end_ - std::min<std::size_t>(end_ - begin_, longest_common - 1);
     for (;;) {
         // The hot loop: fill the innermost container. Common scalars are decoded right here;
         // everything else goes through step(), which may open a new innermost container.
@@ -450,8 +478,7 @@ bool Decoder::run_frames(Term& out) {
             Term* slot = elems + f->idx;
             Term* const stop = elems + f->count;
             while (slot != stop) {
-                const bool far = static_cast<std::size_t>(end - p) >= longest_common;
-                if (!(far ? read_common<false>(p, end, slot) : read_common<true>(p, end, slot))) break;
+                if (!(p < far ? read_common<false>(p, end, slot) : read_common<true>(p, end, slot))) break;
                 ++slot;
             }
             p_ = p;

@@ -687,6 +687,34 @@ TEST(EtfDecode, RejectsNonFiniteFloats) {
     EXPECT_NE(err(junk), "");
 }
 
+TEST(EtfDecode, RejectsNonFiniteFloatsInsideContainersFarFromTheEnd) {
+    // Hand-made [1.0, NaN | <<0,...>>]: the NaN has more than 18 bytes after it.
+    Bytes b = {131, 108, 0, 0, 0, 2, 70, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 70, 0x7F, 0xF8, 0, 0, 0, 0, 0, 0};
+    b = cat(b, cat(bytes({109, 0, 0, 0, 24}), Bytes(24, 0)));
+    EXPECT_EQ(err(b), "non-finite float at offset 15");
+    b[16] = 0xFF; // -inf
+    b[17] = 0xF0;
+    EXPECT_EQ(err(b), "non-finite float at offset 15");
+    b[16] = 0x40; // 2.0
+    b[17] = 0x00;
+    EXPECT_EQ(ok(b), list_from({1.0, 2.0}, binary(std::string(24, '\0'))));
+}
+
+TEST(EtfDecode, BinariesOfEveryShortLengthDecodeFarFromAndNearTheEnd) {
+    for (std::size_t len = 0; len <= 40; ++len) {
+        std::string text;
+        for (std::size_t i = 0; i < len; ++i) text.push_back(static_cast<char>('a' + i % 26));
+        Bytes bin = {109, 0, 0, 0, static_cast<std::uint8_t>(len)};
+        bin.insert(bin.end(), text.begin(), text.end());
+        // {Bin, Bin, 0}: the first is far from the end, the last near it when short.
+        Bytes b = cat(cat(cat(bytes({131, 104, 3}), bin), bin), bytes({97, 0}));
+        EXPECT_EQ(ok(b), tuple(binary(text), binary(text), 0)) << len;
+        if (len == 0) continue;
+        Bytes cut(b.begin(), b.end() - 3); // the second binary one byte short
+        EXPECT_NE(err(cut).find("exceeds remaining"), std::string::npos) << len;
+    }
+}
+
 TEST(EtfDecode, RejectsDuplicateMapKeys) {
     // Hand-made #{a=>1, a=>2}; erl's binary_to_term refuses it too.
     EXPECT_EQ(err(bytes({131, 116, 0, 0, 0, 2, 119, 1, 97, 97, 1, 119, 1, 97, 97, 2})),
