@@ -282,31 +282,26 @@ int compare_names(edist::detail::AtomEntry a, edist::detail::AtomEntry b) noexce
     return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
 }
 
-// Maps of one shape (records, JSON-like objects) come again and again. Per thread and per size,
-// the last atom keys confirmed ascending are kept, so that a map with the same keys is confirmed
-// by comparing atom indexes, not names. Atoms never die: an entry never goes stale.
-inline constexpr std::uint32_t max_known_keys = 32; // OTP's flatmap limit
-struct KnownKeys {
-    std::uint32_t n; // 0: empty; else == the slot's size
-    std::uint32_t index[max_known_keys];
-};
-thread_local KnownKeys known_keys[max_known_keys + 1];
-
 // Maps as OTP writes them (up to 32 keys) arrive sorted. When every key is an atom, or every
 // key a small integer, that can be confirmed here without the general term comparison.
-bool keys_plainly_ascending(edist::detail::MapNode* m) noexcept {
+// The keys are those last confirmed ascending for a map of this size.
+inline bool keys_known(const edist::detail::MapNode* m, const KnownKeys* known_keys) noexcept {
+    const std::uint32_t n = m->size;
+    if (n > max_known_keys || known_keys[n].n != n) return false;
+    const Term* kv = const_cast<edist::detail::MapNode*>(m)->kv();
+    const std::uint32_t* index = known_keys[n].index;
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (TermAccess::tag(kv[2 * i]) != NodeTag::Atom || TermAccess::atom_index(kv[2 * i]) != index[i])
+            return false;
+    return true;
+}
+
+[[gnu::noinline]] bool keys_plainly_ascending(edist::detail::MapNode* m, KnownKeys* known_keys) noexcept {
     const Term* kv = m->kv();
     std::uint32_t n = m->size;
     NodeTag kind = TermAccess::tag(kv[0]);
     if (kind == NodeTag::Atom) {
         KnownKeys* known = n <= max_known_keys ? &known_keys[n] : nullptr;
-        if (known && known->n == n) {
-            std::uint32_t i = 0;
-            while (i < n && TermAccess::tag(kv[2 * i]) == NodeTag::Atom &&
-                   TermAccess::atom_index(kv[2 * i]) == known->index[i])
-                ++i;
-            if (i == n) return true;
-        }
         auto entry = [](const Term& k) {
             return edist::detail::atom_entry(Atom::from_index(TermAccess::atom_index(k)));
         };
@@ -383,18 +378,24 @@ Decoder::Step Decoder::list_tail(Frame& f) {
 Decoder::Step Decoder::finish(Frame& f) {
     switch (f.kind) {
     case FrameKind::List: return list_tail(f);
-    case FrameKind::Map:
-        if (!keys_plainly_ascending(static_cast<edist::detail::MapNode*>(f.node)) &&
-            !edist::detail::sort_map(static_cast<edist::detail::MapNode*>(f.node)))
-            return fail("duplicate map key", f.start), Step::Failed;
-        return Step::Value;
+    case FrameKind::Map: {
+        auto* m = static_cast<edist::detail::MapNode*>(f.node);
+        if (keys_known(m, caches_->known_keys) || keys_plainly_ascending(m, caches_->known_keys) ||
+            edist::detail::sort_map(m))
+            return Step::Value;
+        return fail_finish(f);
+    }
     case FrameKind::Fun:
-        if (static_cast<std::size_t>(p_ - f.start) != f.cap)
-            return fail("fun Size " + std::to_string(f.cap) + " does not match its content", f.start - 1),
-                   Step::Failed;
-        return Step::Value;
+        if (static_cast<std::size_t>(p_ - f.start) == f.cap) return Step::Value;
+        return fail_finish(f);
     default: return Step::Value;
     }
+}
+
+// Out of line, so that finish() needs no stack for building messages.
+Decoder::Step Decoder::fail_finish(const Frame& f) {
+    if (f.kind == FrameKind::Map) return fail("duplicate map key", f.start), Step::Failed;
+    return fail("fun Size " + std::to_string(f.cap) + " does not match its content", f.start - 1), Step::Failed;
 }
 
 bool Decoder::run(const std::uint8_t* start, Term& out) {
@@ -424,7 +425,7 @@ bool Decoder::run(const std::uint8_t* start, Term& out) {
 inline constexpr std::size_t longest_common = 2 + 16; // SMALL_ATOM_UTF8_EXT of 16 bytes
 
 template <bool Checked>
-[[gnu::always_inline]] inline bool read_common(const std::uint8_t*& p, const std::uint8_t* end, Term* out) noexcept {
+[[gnu::always_inline]] inline bool read_common(const std::uint8_t*& p, const std::uint8_t* end, Term* out, RecentAtom* recent) noexcept {
     const std::size_t left = static_cast<std::size_t>(end - p);
     if (Checked && left < 2) return false;
     const std::uint8_t tag = *p;
@@ -452,8 +453,8 @@ template <bool Checked>
         const std::size_t len = p[1];
         if (len > 16 || (Checked && left - 2 < len)) return false;
         AtomKey key = atom_key(p + 2, len, Checked ? left - 2 : 16);
-        const RecentAtom& r = recent_atom(key, len);
-        if (r.len_plus_one != len + 1 || r.lo != key.lo || r.hi != key.hi) return false;
+        const RecentAtom& r = recent_atom(recent, key, len);
+        if (!recent_atom_matches(r, key, len)) return false;
         TermAccess::place_atom(out, r.index);
         p += 2 + len;
         return true;
@@ -467,6 +468,7 @@ bool Decoder::run_frames(Term& out) {
     Frame* f = &frames_.back();
     // An element starting before `far` has longest_common bytes or more left.
     const std::uint8_t* const far = end_ - std::min<std::size_t>(end_ - begin_, longest_common - 1);
+    RecentAtom* const recent = caches_->recent_atoms;
     for (;;) {
         // The hot loop: fill the innermost container. Common scalars are decoded right here;
         // everything else goes through step(), which may open a new innermost container.
@@ -478,7 +480,7 @@ bool Decoder::run_frames(Term& out) {
             Term* slot = elems + f->idx;
             Term* const stop = elems + f->count;
             while (slot != stop) {
-                if (!(p < far ? read_common<false>(p, end, slot) : read_common<true>(p, end, slot))) break;
+                if (!(p < far ? read_common<false>(p, end, slot, recent) : read_common<true>(p, end, slot, recent))) break;
                 ++slot;
             }
             p_ = p;

@@ -119,8 +119,8 @@ bool Decoder::read_atom_body(std::uint8_t tag, const std::uint8_t* at, Atom& out
     AtomKey key{};
     if (!latin1 && len <= 16) {
         key = atom_key(text, len, static_cast<std::size_t>(end_ - text));
-        recent = &recent_atom(key, len);
-        if (recent->len_plus_one == len + 1 && recent->lo == key.lo && recent->hi == key.hi) {
+        recent = &recent_atom(caches_->recent_atoms, key, len);
+        if (recent_atom_matches(*recent, key, len)) {
             out = Atom::from_index(recent->index);
             return true;
         }

@@ -7,6 +7,7 @@
 #include "etf/codec_internal.hpp"
 #include "etf/term_impl.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -22,40 +23,70 @@ struct RecentAtom {
     std::uint32_t index;
 };
 inline constexpr std::size_t recent_atom_slot_bits = 9;
-inline thread_local RecentAtom recent_atoms[std::size_t(1) << recent_atom_slot_bits];
+
+// Maps of one shape (records, JSON-like objects) come again and again. Per map size, the last
+// atom keys confirmed ascending (by their indexes), so that a map with the same keys is
+// confirmed without comparing names. Atoms never die: an entry never goes stale.
+inline constexpr std::uint32_t max_known_keys = 32; // OTP's flatmap limit
+struct KnownKeys {
+    std::uint32_t n; // 0: empty; else the slot's size
+    std::uint32_t index[max_known_keys];
+};
+
+// The decoder's per-thread memory, in one thread_local: the library is position-independent
+// code, where finding a thread_local is a call (__tls_get_addr) around which the compiler saves
+// the registers it holds, so a Decoder finds it once and keeps a pointer.
+struct DecodeCaches {
+    RecentAtom recent_atoms[std::size_t(1) << recent_atom_slot_bits];
+    KnownKeys known_keys[max_known_keys + 1];
+};
+inline thread_local DecodeCaches decode_caches;
 
 struct AtomKey {
     std::uint64_t lo, hi;
 };
 
-// The text's bytes (at most 16) as two words, zero beyond `len`.
+// For a text of `len` bytes, which bits of its two words are the text's.
+struct AtomKeyMask {
+    std::uint64_t lo, hi;
+};
+inline constexpr auto atom_key_masks = [] {
+    std::array<AtomKeyMask, 17> m{};
+    for (std::size_t len = 0; len <= 16; ++len) {
+        m[len].lo = len >= 8 ? ~std::uint64_t(0) : (std::uint64_t(1) << (8 * len)) - 1;
+        m[len].hi = len >= 16 ? ~std::uint64_t(0) : len <= 8 ? 0 : (std::uint64_t(1) << (8 * (len - 8))) - 1;
+    }
+    return m;
+}();
+
+// The text's bytes (at most 16) as two words, zero beyond `len`. Far from the input's end, two
+// loads masked from a table: no branch on the length, which varies from one key to the next.
 inline AtomKey atom_key(const std::uint8_t* p, std::size_t len, std::size_t readable) noexcept {
     std::uint64_t lo = 0, hi = 0;
     if (readable < 16) [[unlikely]] { // near the end of the input: do not load past it
         if (len <= 8 && readable >= 8) { // a short atom near the end of a small term
             std::memcpy(&lo, p, 8);
-            if (len < 8) lo &= (std::uint64_t(1) << (8 * len)) - 1;
-            return {lo, 0};
+            return {lo & atom_key_masks[len].lo, 0};
         }
         for (std::size_t i = 0; i < len; ++i) (i < 8 ? lo : hi) |= std::uint64_t(p[i]) << (8 * (i % 8));
         return {lo, hi};
     }
     std::memcpy(&lo, p, 8);
     std::memcpy(&hi, p + 8, 8);
-    if (len < 8) {
-        lo &= (std::uint64_t(1) << (8 * len)) - 1;
-        hi = 0;
-    } else if (len < 16) {
-        hi &= (std::uint64_t(1) << (8 * (len - 8))) - 1;
-    }
-    return {lo, hi};
+    const AtomKeyMask& m = atom_key_masks[len];
+    return {lo & m.lo, hi & m.hi};
+}
+
+// Whether `r` holds the text `k` of `len` bytes: one test of three comparisons.
+inline bool recent_atom_matches(const RecentAtom& r, AtomKey k, std::size_t len) noexcept {
+    return ((r.lo ^ k.lo) | (r.hi ^ k.hi) | (r.len_plus_one ^ (len + 1))) == 0;
 }
 
 // The slot is taken from the product's top bits, which depend on every bit of the text (the
 // low bits would not see a difference in the last bytes: field_1 and field_2 would collide).
-inline RecentAtom& recent_atom(AtomKey k, std::size_t len) noexcept {
+inline RecentAtom& recent_atom(RecentAtom* table, AtomKey k, std::size_t len) noexcept {
     std::uint64_t h = (k.lo ^ (k.hi * 0x9E3779B97F4A7C15ull) ^ len) * 0xFF51AFD7ED558CCDull;
-    return recent_atoms[h >> (64 - recent_atom_slot_bits)];
+    return table[h >> (64 - recent_atom_slot_bits)];
 }
 
 enum class FrameKind : std::uint8_t { Tuple, List, ListTail, Map, Fun };
@@ -81,7 +112,7 @@ public:
     Decoder(const std::uint8_t* begin, const std::uint8_t* end, const DecodeOptions& opts,
             edist::detail::Node* owner) noexcept
         : begin_(begin), end_(end), p_(begin), opts_(opts), owner_(owner),
-          arena_(static_cast<std::size_t>(end - begin)) {}
+          arena_(static_cast<std::size_t>(end - begin)), caches_(&decode_caches) {}
 
     // Decodes one term starting at `start` into `out` (which must hold []). Every node is
     // built in one arena (term_impl.hpp), which `out` holds on success. On failure `out` is
@@ -126,6 +157,7 @@ private:
     [[gnu::noinline]] Step step_any(Term* slot); // every tag
     Step open_fun(const std::uint8_t* at, Term* slot);
     Step finish(Frame& f);
+    [[gnu::cold, gnu::noinline]] Step fail_finish(const Frame& f); // a duplicate map key, a fun's Size
     Step list_tail(Frame& f);
     // Open containers, not counting the root frame.
     std::size_t depth() const noexcept { return frames_.size() - 1; }
@@ -139,6 +171,7 @@ private:
     edist::detail::Node* owner_;
     edist::detail::ArenaBuilder arena_;
     SmallStack<Frame, 24> frames_;
+    DecodeCaches* caches_; // this thread's
 
     Atom reason_ = atoms::badarg;
     std::string message_;
