@@ -654,8 +654,17 @@ Result<Term> decode(std::span<const std::uint8_t> bytes, const DecodeOptions& op
 }
 
 Result<Term> decode(const Term& binary, const DecodeOptions& opts) {
-    if (!binary.is_binary()) return Error(atoms::badarg, "decode: expected a binary");
-    return decode_whole(binary.as_binary(), opts, storage_owner(binary));
+    if (TermAccess::tag(binary) != NodeTag::Binary) return Error(atoms::badarg, "decode: expected a binary");
+    const auto* b = TermAccess::as<edist::detail::BinaryNode>(binary);
+    if (b->bits % 8 != 0) return Error(atoms::badarg, "decode: expected a binary");
+    const std::span<const std::uint8_t> bytes(b->data, b->bits / 8);
+    // A term that is one large binary (a file, a blob: the commonest large message) becomes a
+    // node pointing into the input, without a decoder or an arena.
+    if (bytes.size() >= 6 && bytes[0] == version_magic && bytes[1] == BINARY_EXT &&
+        get32(bytes.data() + 2) == bytes.size() - 6 && bytes.size() - 6 >= opts.share_binaries_from)
+        return TermAccess::adopt(NodeTag::Binary, edist::detail::alloc_sub_binary(storage_owner(binary), bytes.data() + 6,
+                                                                                  8 * (bytes.size() - 6)));
+    return decode_whole(bytes, opts, storage_owner(binary));
 }
 
 Result<Term> decode_at(std::span<const std::uint8_t> bytes, std::size_t& offset, const DecodeOptions& opts,

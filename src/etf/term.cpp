@@ -458,6 +458,16 @@ void detail::release_node(Node* n) noexcept {
         // decoding and dropping a small term went to it).
         if (n->rc.load(std::memory_order_acquire) != 1 && n->rc.fetch_sub(1, std::memory_order_acq_rel) != 1)
             return;
+        if (n->tag == Tag::Binary) { // holds no terms: no stack needed (a large decoded binary)
+            auto* b = static_cast<BinaryNode*>(n);
+            Node* parent = b->parent;
+            std::uint8_t cls = b->pool_class;
+            b->~BinaryNode();
+            free_node(b, cls);
+            if (!parent) return;
+            n = parent;
+            continue;
+        }
         auto* a = static_cast<Arena*>(n);
         if (n->pool_class != arena_header || a->finalizers) break;
         // The common case needs no stack: an arena without finalizers holds at most one other

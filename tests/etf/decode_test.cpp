@@ -378,6 +378,43 @@ TEST(EtfDecode, SharesWithTheParentOfASubBinaryInput) {
     EXPECT_EQ(node->parent, in->parent ? in->parent : in);
 }
 
+TEST(EtfDecode, ATermThatIsOneBinaryIsSharedFromShareBinariesFromBytes) {
+    for (std::size_t len : {63, 64, 300}) {
+        Bytes b = {131, 109, 0, 0, static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len)};
+        for (std::size_t i = 0; i < len; ++i) b.push_back(static_cast<std::uint8_t>(i));
+        Term input = binary(b);
+        Term t = *etf::decode(input);
+        auto in = input.as_binary();
+        EXPECT_EQ(t.as_binary().data() == in.data() + 6, len >= 64) << len;
+        EXPECT_EQ(t, binary(Bytes(b.begin() + 6, b.end())));
+        input = Term(); // a shared binary keeps the input alive
+        EXPECT_EQ(t.as_binary()[len - 1], static_cast<std::uint8_t>(len - 1));
+        // A length that disagrees with the input is refused as before.
+        Bytes longer = b;
+        longer[5] = static_cast<std::uint8_t>(len + 1);
+        EXPECT_NE(err(longer).find("exceeds remaining"), std::string::npos);
+        Bytes shorter = b;
+        shorter[5] = static_cast<std::uint8_t>(len - 1);
+        EXPECT_EQ(etf::decode(binary(shorter)).error().what(), "trailing bytes after term at offset " + std::to_string(b.size() - 1));
+    }
+}
+
+TEST(EtfDecode, ABinaryInsideADecodedTermDecodesAndOutlivesIt) {
+    // The encoding of a 100-byte binary, carried as a binary inside a tuple.
+    Bytes inner = {131, 109, 0, 0, 0, 100};
+    inner.resize(inner.size() + 100, 9);
+    Bytes outer = {131, 104, 1, 109, 0, 0, 0, static_cast<std::uint8_t>(inner.size())};
+    outer = cat(outer, inner);
+    for (bool from_term : {false, true}) {
+        Term t = from_term ? *etf::decode(binary(outer)) : ok(outer);
+        Term carried = t[0];
+        Term payload = *etf::decode(carried);
+        t = Term();
+        carried = Term();
+        EXPECT_EQ(payload, binary(Bytes(100, 9)));
+    }
+}
+
 TEST(EtfDecode, DecodeFromSpanAlwaysCopies) {
     Bytes b = {131, 109, 0, 0, 1, 0};
     b.resize(b.size() + 256, 1);
