@@ -37,18 +37,30 @@ inline Decoder::Step Decoder::step(Term* slot) {
                 return Step::Opened;
             }
         } else if (*p_ == BINARY_EXT) {
-            // A short binary (a name, an e-mail address) is copied as one 32-byte block into a
-            // node with room for 32 bytes, whatever its length: no branches on the length, no
-            // call to memcpy. Far from the input's end only, where 32 bytes can be read.
-            if (remaining() >= 5 + short_binary) {
+            // A short binary (a name, an e-mail address) gets a node with room for 32 bytes,
+            // whatever its length, and far from the input's end is copied as one 32-byte block:
+            // no branches on the length, no call to memcpy.
+            auto short_node = [&](std::size_t len) {
+                auto* b = arena_.make<edist::detail::BinaryNode>(sizeof(edist::detail::BinaryNode) + short_binary);
+                b->bits = 8 * len;
+                b->data = b->inline_bytes();
+                TermAccess::place_node(slot, NodeTag::Binary, b);
+                return b->inline_bytes();
+            };
+            auto copied = [&](std::size_t len) { return !owner_ || len < opts_.share_binaries_from; };
+            const std::size_t left = remaining();
+            if (left >= 5 + short_binary) {
                 const std::size_t len = get32(p_ + 1);
-                if (len <= short_binary && (!owner_ || len < opts_.share_binaries_from)) {
-                    auto* b = arena_.make<edist::detail::BinaryNode>(sizeof(edist::detail::BinaryNode) + short_binary);
-                    b->bits = 8 * len;
-                    b->data = b->inline_bytes();
-                    std::memcpy(b->inline_bytes(), p_ + 5, short_binary);
+                if (len <= short_binary && copied(len)) {
+                    std::memcpy(short_node(len), p_ + 5, short_binary);
                     p_ += 5 + len;
-                    TermAccess::place_node(slot, NodeTag::Binary, b);
+                    return Step::Value;
+                }
+            } else if (left >= 5) {
+                const std::size_t len = get32(p_ + 1);
+                if (len <= left - 5 && copied(len)) {
+                    copy_bytes(short_node(len), p_ + 5, len);
+                    p_ += 5 + len;
                     return Step::Value;
                 }
             }
