@@ -492,6 +492,14 @@ bool Decoder::run_frames(Term& out) {
             Term* slot = elems + f->idx;
             Term* const stop = elems + f->count;
             while (slot != stop) {
+                if (p < far && *p == INTEGER_EXT) {
+                    // A run of 32-bit integers (a list of numbers): a tighter loop.
+                    do {
+                        TermAccess::place_small(slot, static_cast<std::int32_t>(get32(p + 1)));
+                        p += 5;
+                    } while (++slot != stop && p < far && *p == INTEGER_EXT);
+                    continue;
+                }
                 if (!(p < far ? read_common<false>(p, end, slot, recent) : read_common<true>(p, end, slot, recent))) break;
                 ++slot;
             }

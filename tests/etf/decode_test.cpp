@@ -758,6 +758,33 @@ TEST(EtfDecode, RejectsDuplicateMapKeys) {
               "duplicate map key at offset 1");
 }
 
+TEST(EtfDecode, ListOfIntegersDecodesAndEveryTruncationFails) {
+    // Hand-made [-50, 1, -49, 2, ...]: INTEGER_EXT runs broken by SMALL_INTEGER_EXT and atoms.
+    Bytes b = {131, 108, 0, 0, 0, 120};
+    std::vector<Term> expected;
+    for (int i = 0; i < 120; ++i) {
+        if (i % 7 == 6) {
+            b.insert(b.end(), {119, 1, 'x'});
+            expected.emplace_back("x"_a);
+        } else if (i % 5 == 4) {
+            b.insert(b.end(), {97, static_cast<std::uint8_t>(i)});
+            expected.emplace_back(i);
+        } else {
+            const std::int32_t v = i * 1000 - 50'000;
+            const auto u = static_cast<std::uint32_t>(v);
+            b.insert(b.end(), {98, static_cast<std::uint8_t>(u >> 24), static_cast<std::uint8_t>(u >> 16),
+                               static_cast<std::uint8_t>(u >> 8), static_cast<std::uint8_t>(u)});
+            expected.emplace_back(v);
+        }
+    }
+    b.push_back(106);
+    EXPECT_EQ(ok(b), list_from(expected));
+    for (std::size_t n = 1; n < b.size(); ++n) {
+        Bytes prefix(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+        EXPECT_FALSE(etf::decode(prefix)) << n;
+    }
+}
+
 TEST(EtfDecode, RejectsBadReferencesPidsAndExports) {
     EXPECT_NE(err(cat(cat(bytes({131, 90, 0, 6}), nonode()), Bytes(4 + 24, 0))).find("6 words"), std::string::npos);
     EXPECT_NE(err(cat(cat(bytes({131, 90, 0, 0}), nonode()), Bytes(4, 0))).find("0 words"), std::string::npos);
