@@ -79,9 +79,10 @@ void* alloc_raw(std::size_t bytes, std::uint8_t& cls) {
         return ::operator new(bytes);
     }
     cls = static_cast<std::uint8_t>(c);
-    if (Pool::Block* b = pool.free[c]) {
-        pool.free[c] = b->next;
-        --pool.count[c];
+    Pool& p = pool; // once: each mention of a thread_local is a lookup and a guard test
+    if (Pool::Block* b = p.free[c]) {
+        p.free[c] = b->next;
+        --p.count[c];
         return b;
     }
     return ::operator new(c * 16);
@@ -98,14 +99,19 @@ N* make_node(std::size_t bytes, auto&&... args) {
 } // namespace
 
 void free_node(void* n, std::uint8_t c) noexcept {
-    if (c == 0 || pool.count[c] >= pool_cap) {
+    if (c == 0) {
+        ::operator delete(n);
+        return;
+    }
+    Pool& p = pool;
+    if (p.count[c] >= pool_cap) {
         ::operator delete(n);
         return;
     }
     auto* b = static_cast<Pool::Block*>(n);
-    b->next = pool.free[c];
-    pool.free[c] = b;
-    ++pool.count[c];
+    b->next = p.free[c];
+    p.free[c] = b;
+    ++p.count[c];
 }
 
 TupleNode* alloc_tuple(std::uint32_t n) {
