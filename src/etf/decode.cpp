@@ -20,8 +20,8 @@ using namespace codec;
 
 namespace codec {
 
-// Tuples and binaries, the commonest tags after small integers and atoms, inlined into the
-// container loop; every other tag goes to step_any, whose large frame they need not set up.
+// Tuples, maps, lists and binaries, the commonest tags after numbers and atoms, inlined into
+// the container loop; every other tag goes to step_any, whose large frame they need not set up.
 inline constexpr std::size_t short_binary = 32;
 
 inline Decoder::Step Decoder::step(Term* slot) {
@@ -35,6 +35,27 @@ inline Decoder::Step Decoder::step(Term* slot) {
                 new (slot) Term(TermAccess::adopt(NodeTag::Tuple, t));
                 frames_.push_back({t->elems(), 0, static_cast<std::uint32_t>(n), 0, FrameKind::Tuple, t, nullptr, at});
                 return Step::Opened;
+            }
+        } else if (*p_ == MAP_EXT || *p_ == LIST_EXT) {
+            // Opened here when nothing is wrong; step_any reports what is.
+            const std::size_t left = remaining();
+            const std::size_t n = left >= 5 ? get32(p_ + 1) : 0;
+            if (n != 0 && depth() < opts_.max_depth) {
+                if (*p_ == MAP_EXT && n <= (left - 5) / 2) {
+                    p_ += 5;
+                    auto* m = arena_.map(static_cast<std::uint32_t>(n));
+                    TermAccess::place_node(slot, NodeTag::Map, m);
+                    frames_.push_back({m->kv(), 0, static_cast<std::uint32_t>(2 * n), 0, FrameKind::Map, m, nullptr, at});
+                    return Step::Opened;
+                }
+                if (*p_ == LIST_EXT && n < left - 5) {
+                    p_ += 5;
+                    auto* l = arena_.list(static_cast<std::uint32_t>(n));
+                    TermAccess::place_node(slot, NodeTag::List, l);
+                    frames_.push_back({l->elems(), 0, static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n),
+                                       FrameKind::List, l, slot, at});
+                    return Step::Opened;
+                }
             }
         } else if (*p_ == BINARY_EXT) {
             // A short binary (a name, an e-mail address) gets a node with room for 32 bytes,

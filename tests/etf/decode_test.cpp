@@ -677,6 +677,31 @@ TEST(EtfDecode, RejectsContainerCountsPastEndOfInput) {
     EXPECT_NE(err(bytes({131, 107, 0, 9, 1})), "");
 }
 
+TEST(EtfDecode, ContainerCountsAreCheckedAtTheirExactLimits) {
+    EXPECT_EQ(ok(bytes({131, 116, 0, 0, 0, 1, 106, 106})), map({{Term(), Term()}})); // #{[] => []}
+    EXPECT_EQ(err(bytes({131, 116, 0, 0, 0, 2, 106, 106, 106})), "map of 2 pairs exceeds remaining 3 bytes at offset 1");
+    EXPECT_EQ(ok(bytes({131, 108, 0, 0, 0, 1, 106, 106})), list(Term())); // [[]]
+    EXPECT_EQ(err(bytes({131, 108, 0, 0, 0, 2, 106, 106})), "list of 2 elements exceeds remaining 2 bytes at offset 1");
+    // The same inside a tuple, where maps and lists are opened by the container loop.
+    EXPECT_EQ(err(bytes({131, 104, 1, 116, 0, 0, 0, 2, 106, 106, 106})),
+              "map of 2 pairs exceeds remaining 3 bytes at offset 3");
+    EXPECT_EQ(err(bytes({131, 104, 1, 108, 0, 0, 0, 2, 106, 106})),
+              "list of 2 elements exceeds remaining 2 bytes at offset 3");
+    EXPECT_EQ(ok(bytes({131, 104, 2, 116, 0, 0, 0, 0, 108, 0, 0, 0, 0, 106})), tuple(map({}), Term()));
+}
+
+TEST(EtfDecode, MapsAndListsInsideContainersRespectMaxDepth) {
+    etf::DecodeOptions opts;
+    opts.max_depth = 2;
+    // {#{a => [1]}}: three levels.
+    Bytes b = {131, 104, 1, 116, 0, 0, 0, 1, 119, 1, 'a', 108, 0, 0, 0, 1, 97, 1, 106};
+    EXPECT_EQ(err(b, opts), "nesting deeper than max_depth at offset 11");
+    opts.max_depth = 3;
+    EXPECT_EQ(ok(b, opts), tuple(map({{"a"_a, list(1)}})));
+    opts.max_depth = 1;
+    EXPECT_EQ(err(b, opts), "nesting deeper than max_depth at offset 3");
+}
+
 TEST(EtfDecode, RejectsInvalidBitBinaryHeaders) {
     EXPECT_NE(err(bytes({131, 77, 0, 0, 0, 1, 0, 255})), ""); // no bits in a non-empty last byte
     EXPECT_NE(err(bytes({131, 77, 0, 0, 0, 1, 9, 255})), ""); // more than 8
