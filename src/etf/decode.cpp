@@ -24,6 +24,16 @@ namespace codec {
 // the container loop; every other tag goes to step_any, whose large frame they need not set up.
 inline constexpr std::size_t short_binary = 32;
 
+// A binary of up to short_binary bytes, in a node with room for short_binary bytes whatever its
+// length; returns where its bytes go.
+inline std::uint8_t* Decoder::short_binary_node(Term* slot, std::size_t len) {
+    auto* b = arena_.make<edist::detail::BinaryNode>(sizeof(edist::detail::BinaryNode) + short_binary);
+    b->bits = 8 * len;
+    b->data = b->inline_bytes();
+    TermAccess::place_node(slot, NodeTag::Binary, b);
+    return b->inline_bytes();
+}
+
 inline Decoder::Step Decoder::step(Term* slot) {
     const std::uint8_t* at = p_;
     if (remaining() >= 2) {
@@ -61,26 +71,18 @@ inline Decoder::Step Decoder::step(Term* slot) {
             // A short binary (a name, an e-mail address) gets a node with room for 32 bytes,
             // whatever its length, and far from the input's end is copied as one 32-byte block:
             // no branches on the length, no call to memcpy.
-            auto short_node = [&](std::size_t len) {
-                auto* b = arena_.make<edist::detail::BinaryNode>(sizeof(edist::detail::BinaryNode) + short_binary);
-                b->bits = 8 * len;
-                b->data = b->inline_bytes();
-                TermAccess::place_node(slot, NodeTag::Binary, b);
-                return b->inline_bytes();
-            };
-            auto copied = [&](std::size_t len) { return !owner_ || len < opts_.share_binaries_from; };
             const std::size_t left = remaining();
             if (left >= 5 + short_binary) {
                 const std::size_t len = get32(p_ + 1);
-                if (len <= short_binary && copied(len)) {
-                    std::memcpy(short_node(len), p_ + 5, short_binary);
+                if (len <= short_binary && copies(len)) {
+                    std::memcpy(short_binary_node(slot, len), p_ + 5, short_binary);
                     p_ += 5 + len;
                     return Step::Value;
                 }
             } else if (left >= 5) {
                 const std::size_t len = get32(p_ + 1);
-                if (len <= left - 5 && copied(len)) {
-                    copy_bytes(short_node(len), p_ + 5, len);
+                if (len <= left - 5 && copies(len)) {
+                    copy_bytes(short_binary_node(slot, len), p_ + 5, len);
                     p_ += 5 + len;
                     return Step::Value;
                 }
@@ -513,7 +515,12 @@ bool Decoder::run_frames(Term& out) {
             Term* slot = elems + f->idx;
             Term* const stop = elems + f->count;
             while (slot != stop) {
-                if (p < far && *p == INTEGER_EXT) {
+                if (p >= far) {
+                    if (!read_common<true>(p, end, slot, recent)) break;
+                    ++slot;
+                    continue;
+                }
+                if (*p == INTEGER_EXT) {
                     // A run of 32-bit integers (a list of numbers): a tighter loop.
                     do {
                         TermAccess::place_small(slot, static_cast<std::int32_t>(get32(p + 1)));
@@ -521,7 +528,16 @@ bool Decoder::run_frames(Term& out) {
                     } while (++slot != stop && p < far && *p == INTEGER_EXT);
                     continue;
                 }
-                if (!(p < far ? read_common<false>(p, end, slot, recent) : read_common<true>(p, end, slot, recent))) break;
+                if (*p == BINARY_EXT && static_cast<std::size_t>(end - p) >= 5 + short_binary) {
+                    const std::size_t len = get32(p + 1);
+                    if (len <= short_binary && copies(len)) { // as in step(), without leaving the loop
+                        std::memcpy(short_binary_node(slot, len), p + 5, short_binary);
+                        p += 5 + len;
+                        ++slot;
+                        continue;
+                    }
+                }
+                if (!read_common<false>(p, end, slot, recent)) break;
                 ++slot;
             }
             p_ = p;

@@ -155,6 +155,9 @@ private:
     // Decodes one term into `slot`; a container is pushed as a new frame (Opened).
     [[gnu::always_inline]] inline Step step(Term* slot);
     [[gnu::noinline]] Step step_any(Term* slot); // every tag
+    std::uint8_t* short_binary_node(Term* slot, std::size_t len);
+    // A binary of `len` bytes is copied out of the input rather than shared.
+    bool copies(std::size_t len) const noexcept { return !owner_ || len < opts_.share_binaries_from; }
     Step open_fun(const std::uint8_t* at, Term* slot);
     Step finish(Frame& f);
     [[gnu::cold, gnu::noinline]] Step fail_finish(const Frame& f); // a duplicate map key, a fun's Size

@@ -771,6 +771,15 @@ TEST(EtfDecode, BinariesOfEveryShortLengthDecodeFarFromAndNearTheEnd) {
         // {Bin, Bin, 0}: the first is far from the end, the last near it when short.
         Bytes b = cat(cat(cat(bytes({131, 104, 3}), bin), bin), bytes({97, 0}));
         EXPECT_EQ(ok(b), tuple(binary(text), binary(text), 0)) << len;
+        // From a binary Term with share_binaries_from 4: from 4 bytes on they point into it.
+        etf::DecodeOptions opts;
+        opts.share_binaries_from = 4;
+        Term input = binary(b);
+        Term shared = *etf::decode(input, opts);
+        EXPECT_EQ(shared, tuple(binary(text), binary(text), 0)) << len;
+        const std::uint8_t* first = shared[0].as_binary().data();
+        const bool inside = first >= input.as_binary().data() && first < input.as_binary().data() + b.size();
+        EXPECT_EQ(inside, len >= 4) << len;
         if (len == 0) continue;
         Bytes cut(b.begin(), b.end() - 3); // the second binary one byte short
         EXPECT_NE(err(cut).find("exceeds remaining"), std::string::npos) << len;
