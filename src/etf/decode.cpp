@@ -552,7 +552,9 @@ bool Decoder::run_frames(Term& out) {
                 return false;
             }
         }
-        if (f->kind != FrameKind::Tuple) { // a tuple (or the root) needs no check: skip the call
+        if (f->kind == FrameKind::List && p_ != end_ && *p_ == NIL_EXT) {
+            ++p_; // a proper list's tail: what list_tail() would read first, without the call
+        } else if (f->kind != FrameKind::Tuple) { // a tuple (or the root) needs no check
             Step s = finish(*f);
             if (s == Step::Opened) continue;
             if (s == Step::Failed) return false;
