@@ -20,8 +20,6 @@ using namespace codec;
 
 namespace codec {
 
-// Tuples, maps, lists and binaries, the commonest tags after numbers and atoms, inlined into
-// the container loop; every other tag goes to step_any, whose large frame they need not set up.
 inline constexpr std::size_t short_binary = 32;
 
 // A binary of up to short_binary bytes, in a node with room for short_binary bytes whatever its
@@ -34,6 +32,8 @@ inline std::uint8_t* Decoder::short_binary_node(Term* slot, std::size_t len) {
     return b->inline_bytes();
 }
 
+// Tuples, maps, lists and binaries, the commonest tags after numbers and atoms, inlined into
+// the container loop; every other tag goes to step_any, whose large frame they need not set up.
 inline Decoder::Step Decoder::step(Term* slot) {
     const std::uint8_t* at = p_;
     if (remaining() >= 2) {
@@ -55,7 +55,8 @@ inline Decoder::Step Decoder::step(Term* slot) {
                     p_ += 5;
                     auto* m = arena_.map(static_cast<std::uint32_t>(n));
                     TermAccess::place_node(slot, NodeTag::Map, m);
-                    frames_.push_back({m->kv(), 0, static_cast<std::uint32_t>(2 * n), 0, FrameKind::Map, m, nullptr, at});
+                    frames_.push_back(
+                        {m->kv(), 0, static_cast<std::uint32_t>(2 * n), 0, FrameKind::Map, m, nullptr, at});
                     return Step::Opened;
                 }
                 if (*p_ == LIST_EXT && n < left - 5) {
@@ -317,8 +318,6 @@ int compare_names(edist::detail::AtomEntry a, edist::detail::AtomEntry b) noexce
     return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
 }
 
-// Maps as OTP writes them (up to 32 keys) arrive sorted. When every key is an atom, or every
-// key a small integer, that can be confirmed here without the general term comparison.
 // The keys are those last confirmed ascending for a map of this size.
 inline bool keys_known(const edist::detail::MapNode* m, const KnownKeys* known_keys) noexcept {
     const std::uint32_t n = m->size;
@@ -331,6 +330,8 @@ inline bool keys_known(const edist::detail::MapNode* m, const KnownKeys* known_k
     return true;
 }
 
+// Maps as OTP writes them (up to 32 keys) arrive sorted. When every key is an atom, or every
+// key a small integer, that can be confirmed here without the general term comparison.
 [[gnu::noinline]] bool keys_plainly_ascending(edist::detail::MapNode* m, KnownKeys* known_keys) noexcept {
     const Term* kv = m->kv();
     std::uint32_t n = m->size;
@@ -454,13 +455,14 @@ bool Decoder::run(const std::uint8_t* start, Term& out) {
 }
 
 // The elements the container loop reads itself, without a call: small integers, floats and
-// atoms of up to 16 bytes seen recently (map keys, records' tags). Answers false, having read nothing,
-// for anything else. Unless `Checked`, at least `longest_common` bytes are left, so the element
-// is read without a bounds check.
+// atoms of up to 16 bytes seen recently (map keys, records' tags). Answers false, having read
+// nothing, for anything else. Unless `Checked`, at least `longest_common` bytes are left, so the
+// element is read without a bounds check.
 inline constexpr std::size_t longest_common = 2 + 16; // SMALL_ATOM_UTF8_EXT of 16 bytes
 
 template <bool Checked>
-[[gnu::always_inline]] inline bool read_common(const std::uint8_t*& p, const std::uint8_t* end, Term* out, RecentAtom* recent) noexcept {
+[[gnu::always_inline]] inline bool read_common(const std::uint8_t*& p, const std::uint8_t* end, Term* out,
+                                               RecentAtom* recent) noexcept {
     const std::size_t left = static_cast<std::size_t>(end - p);
     if (Checked && left < 2) return false;
     const std::uint8_t tag = *p;
@@ -721,8 +723,8 @@ Result<Term> decode(const Term& binary, const DecodeOptions& opts) {
     // node pointing into the input, without a decoder or an arena.
     if (bytes.size() >= 6 && bytes[0] == version_magic && bytes[1] == BINARY_EXT &&
         get32(bytes.data() + 2) == bytes.size() - 6 && bytes.size() - 6 >= opts.share_binaries_from)
-        return TermAccess::adopt(NodeTag::Binary, edist::detail::alloc_sub_binary(storage_owner(binary), bytes.data() + 6,
-                                                                                  8 * (bytes.size() - 6)));
+        return TermAccess::adopt(NodeTag::Binary, edist::detail::alloc_sub_binary(
+                                                      storage_owner(binary), bytes.data() + 6, 8 * (bytes.size() - 6)));
     return decode_whole(bytes, opts, storage_owner(binary));
 }
 

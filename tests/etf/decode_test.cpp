@@ -395,7 +395,8 @@ TEST(EtfDecode, ATermThatIsOneBinaryIsSharedFromShareBinariesFromBytes) {
         EXPECT_NE(err(longer).find("exceeds remaining"), std::string::npos);
         Bytes shorter = b;
         shorter[5] = static_cast<std::uint8_t>(len - 1);
-        EXPECT_EQ(etf::decode(binary(shorter)).error().what(), "trailing bytes after term at offset " + std::to_string(b.size() - 1));
+        EXPECT_EQ(etf::decode(binary(shorter)).error().what(),
+                  "trailing bytes after term at offset " + std::to_string(b.size() - 1));
     }
 }
 
@@ -679,7 +680,8 @@ TEST(EtfDecode, RejectsContainerCountsPastEndOfInput) {
 
 TEST(EtfDecode, ContainerCountsAreCheckedAtTheirExactLimits) {
     EXPECT_EQ(ok(bytes({131, 116, 0, 0, 0, 1, 106, 106})), map({{Term(), Term()}})); // #{[] => []}
-    EXPECT_EQ(err(bytes({131, 116, 0, 0, 0, 2, 106, 106, 106})), "map of 2 pairs exceeds remaining 3 bytes at offset 1");
+    EXPECT_EQ(err(bytes({131, 116, 0, 0, 0, 2, 106, 106, 106})),
+              "map of 2 pairs exceeds remaining 3 bytes at offset 1");
     EXPECT_EQ(ok(bytes({131, 108, 0, 0, 0, 1, 106, 106})), list(Term())); // [[]]
     EXPECT_EQ(err(bytes({131, 108, 0, 0, 0, 2, 106, 106})), "list of 2 elements exceeds remaining 2 bytes at offset 1");
     // The same inside a tuple, where maps and lists are opened by the container loop.
