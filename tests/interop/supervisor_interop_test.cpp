@@ -101,7 +101,11 @@ TEST_F(SupervisorInterop, CppSupervisorRestartsABeamChildKilledOnTheBeamSide) {
     auto w1 = started("w1"), w2 = started("w2");
     ASSERT_TRUE(w1 && w2) << erl().transcript();
     EXPECT_EQ(w1->node, erl().name());
-    // From the BEAM side: each worker is linked to the C++ supervisor.
+    // From the BEAM side: each worker is linked to the C++ supervisor. w2's LINK went out on
+    // this connection when it started, before anything sent from here now: once erl's echo
+    // answers, erl has handed that LINK to w2 (ahead of the process_info below).
+    box_.send(atom("echo"), erl().name(), tuple(box_.pid(), atom("after_links")));
+    ASSERT_TRUE(box_.receive([](const Term& t) { return t == tuple(atom("echo"), atom("after_links")); }, 20s));
     const std::string us(node().name().name());
     for (const char* w : {"w1", "w2"})
         EXPECT_EQ(erl().eval(std::string("{links, L} = process_info(whereis(") + w + "), links), "
