@@ -42,6 +42,7 @@ struct SizeSink {
     void binary(const Term&, const std::uint8_t*, std::size_t k, unsigned) noexcept { n += k; }
     std::size_t mark() const noexcept { return n; }
     void patch32(std::size_t, std::uint32_t) noexcept {}
+    std::size_t shared_after(std::size_t) const noexcept { return 0; } // binary() counted them
 };
 
 // Bytes of the caller's stack a term is first encoded into: a term that fits (all five of
@@ -162,6 +163,16 @@ struct GrowSink {
     }
     std::size_t mark() const noexcept { return static_cast<std::size_t>(w - base) - start; }
     void patch32(std::size_t at, std::uint32_t v) noexcept { codec::put32(base + start + at, v); }
+    // Bytes of the binaries listed in `shared` since mark() was `at`: they belong to the stream
+    // (a NEW_FUN_EXT's Size counts them) but not to the distance between two marks. Listing
+    // spills the stack buffer first, so while it is in use there are none.
+    std::size_t shared_after(std::size_t at) const noexcept {
+        if (!shared || local) return 0;
+        const std::size_t from = start + at; // in *out, where the listed offsets are
+        std::size_t n = 0;
+        for (std::size_t i = shared->size(); i-- > 0 && (*shared)[i].offset > from;) n += (*shared)[i].bytes.size();
+        return n;
+    }
     // Ends the term: *out holds everything written, and nothing more.
     void finish() {
         if (local && out->capacity() == 0)
@@ -418,7 +429,7 @@ void encode_term(Sink& out, const Term& root) {
             // The tail is never a list itself, so it cannot reopen this frame.
             stack.push_back({tail, tail + 1, nullptr, 0, After::Nothing});
         } else if (after == After::FunSize) {
-            s.patch32(size_at, static_cast<std::uint32_t>(s.mark() - size_at));
+            s.patch32(size_at, static_cast<std::uint32_t>(s.mark() - size_at + s.shared_after(size_at)));
         }
     }
     out = s;

@@ -191,6 +191,34 @@ TEST(DistChannel, SharedBinaryOutputIsTheSameStreamAsTheCopiedOne) {
     }
 }
 
+// A fun whose free variables hold a shared binary: NEW_FUN_EXT's Size counts the binary's
+// bytes though the encoder did not copy them, so a receiver that checks Size (this one does)
+// takes the message, in one packet or in fragments.
+TEST(DistChannel, SharedBinaryInAFunsFreeVariablesKeepsItsSizeRight) {
+    FunData fd;
+    fd.module = atom("m");
+    fd.old_index = Term(1);
+    fd.old_uniq = Term(2);
+    fd.pid = Term(peer_pid(4));
+    fd.free_vars = {binary(std::span<const std::uint8_t>(pattern(3'000, 6))), Term(7)};
+    const Term message = tuple(atom("fun"), fun(fd));
+    for (std::size_t fragment_size : {std::size_t(64 * 1024), std::size_t(1'000)}) {
+        ChannelConfig cfg;
+        cfg.fragment_size = fragment_size;
+        cfg.share_binaries_from = 2'000;
+        Sender sender(cfg);
+        Output out;
+        sender.encode(SendSignal{peer_pid(1), our_pid(2), message}, out);
+        ASSERT_FALSE(out.binaries.empty());
+        Receiver receiver(peer_node, cfg);
+        std::vector<Message> msgs;
+        auto r = receiver.feed(out.flatten(), msgs);
+        ASSERT_TRUE(r.ok()) << "fragment size " << fragment_size << ": " << r.error().what();
+        ASSERT_EQ(msgs.size(), 1u);
+        EXPECT_EQ(std::get<SendSignal>(parsed(msgs[0])).message, message);
+    }
+}
+
 // The shared binaries keep their storage alive: the message term may go before the write.
 TEST(DistChannel, SharedBinaryOutputOutlivesTheMessage) {
     ChannelConfig cfg;

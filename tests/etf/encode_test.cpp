@@ -375,3 +375,36 @@ TEST(EtfEncode, SharedBinariesAreListedInPlaceOfTheirBytes) {
         EXPECT_EQ(shared.empty(), !has_whole_binary) << to_string(t);
     }
 }
+
+// NEW_FUN_EXT's Size counts the fun's free variables, binaries listed for sharing included:
+// the pieces put together must still be what encode_to writes (a receiver checks that Size).
+TEST(EtfEncode, FunSizeCountsSharedBinariesInItsFreeVariables) {
+    FunData fd;
+    fd.module = "m"_a;
+    fd.old_index = Term(1);
+    fd.old_uniq = Term(2);
+    fd.pid = Term(Pid{"n@h"_a, 1, 2, 3});
+    fd.free_vars = {binary(std::string(300, 'f')), Term(7), tuple(binary(std::string(200, 'g')))};
+    for (const Term& t : {fun(fd), tuple(binary(std::string(150, 'p')), fun(fd)), list(fun(fd), fun(fd))}) {
+        std::vector<std::uint8_t> copied{1, 2, 3}, out{1, 2, 3};
+        etf::encode_to(copied, t);
+        std::vector<etf::SharedBinary> shared;
+        etf::encode_to(out, t, shared, 100);
+        ASSERT_FALSE(shared.empty());
+        std::vector<std::uint8_t> joined;
+        std::size_t at = 0;
+        for (const auto& s : shared) {
+            joined.insert(joined.end(), out.begin() + static_cast<std::ptrdiff_t>(at),
+                          out.begin() + static_cast<std::ptrdiff_t>(s.offset));
+            joined.insert(joined.end(), s.bytes.begin(), s.bytes.end());
+            at = s.offset;
+        }
+        joined.insert(joined.end(), out.begin() + static_cast<std::ptrdiff_t>(at), out.end());
+        EXPECT_EQ(joined, copied) << to_string(t);
+        Bytes versioned = {131};
+        versioned.insert(versioned.end(), joined.begin() + 3, joined.end());
+        auto back = etf::decode(versioned);
+        ASSERT_TRUE(back) << back.error().what();
+        EXPECT_EQ(*back, t);
+    }
+}
