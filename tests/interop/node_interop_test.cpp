@@ -244,6 +244,46 @@ TEST_F(NodeInterop, AtomCacheReferencesSentToErlDecodeAsSent) {
         << "the connection stayed up";
 }
 
+// More of what the atom cache meets, each checked by erl echoing it: a message over a
+// fragment without a large binary (its bytes are moved to make room for the fragment headers,
+// the header's cache part in the first), the highest slots (2039-2047, which BEAM itself never
+// sends from), and atoms inside pids, ports, refs, funs and exports as cache references.
+TEST_F(NodeInterop, AtomCacheReferencesInFragmentsHighSlotsAndNodeNames) {
+    ErlNode erl(erl_options("erl_acache2"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("cpp_acache2"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    auto box = cpp->make_mailbox();
+    ASSERT_TRUE(box.ok());
+
+    std::vector<Term> high;
+    for (int i = 0; high.size() < 9; ++i) {
+        Atom a = atom("interop_high_" + std::to_string(i));
+        if (a.index() % 2048 >= 2039) high.push_back(a);
+    }
+    std::vector<Term> long_list;
+    for (int i = 0; i < 20'000; ++i) long_list.push_back(tuple(atom("interop_frag_" + std::to_string(i % 300)), i));
+    const Atom node = atom("interop_other@host");
+    const Term ids = tuple(Term(Pid{node, 1, 2, 3}), Term(Port{node, 4, 5}), Term(Ref{node, 6, 3, {7, 8, 9}}),
+                           Term(Export{atom("interop_mod"), atom("interop_fun"), 2}));
+    const Term messages[] = {
+        tuple_from(high),
+        list_from(long_list),
+        ids,
+        tuple(ids, list_from(long_list), tuple_from(high)),
+    };
+    for (int round = 0; round < 2; ++round) {
+        for (const Term& m : messages) {
+            box->send(atom("echo"), erl.name(), tuple(box->pid(), m));
+            auto reply = receive_tagged(*box, "echo", 2);
+            ASSERT_TRUE(reply) << erl.transcript() << cpp.log.text();
+            EXPECT_EQ((*reply)[1], m) << "round " << round;
+        }
+    }
+    EXPECT_TRUE(erl.eval("lists:member('" + std::string(cpp->name().name()) + "', nodes(hidden))") == "true")
+        << "the connection stayed up";
+}
+
 TEST_F(NodeInterop, SixteenMegabyteBinaryCrossesBothWaysInFragments) {
     ErlNode erl(erl_options("erl_big"));
     ASSERT_TRUE(erl.ready()) << erl.transcript();
