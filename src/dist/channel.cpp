@@ -378,12 +378,34 @@ std::vector<std::uint8_t> Output::flatten() const {
     return all;
 }
 
-void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out) { encode(signal, out, nullptr); }
+void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out) {
+    const std::size_t size = out.size();
+    try {
+        encode(signal, out, nullptr);
+    } catch (...) {
+        undo(out, size);
+        throw;
+    }
+}
 
 void Sender::encode(const Signal& signal, Output& out) {
+    const std::size_t size = out.bytes.size();
     const std::size_t first = out.binaries.size();
-    encode(signal, out.bytes, &out.binaries);
+    try {
+        encode(signal, out.bytes, &out.binaries);
+    } catch (...) {
+        undo(out.bytes, size);
+        out.binaries.resize(first);
+        throw;
+    }
     for (std::size_t i = first; i < out.binaries.size(); ++i) out.binary_bytes += out.binaries[i].bytes.size();
+}
+
+// A signal that cannot be encoded (a binary over 4 GB: system_limit) leaves nothing behind:
+// not part of a packet in the stream, nor atom-cache entries the peer would never receive.
+void Sender::undo(std::vector<std::uint8_t>& out, std::size_t size) noexcept {
+    out.resize(size);
+    if (atoms_) atoms_->abandon();
 }
 
 namespace {
@@ -423,6 +445,7 @@ void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out, std::v
     const std::size_t start = out.size();
     const std::size_t first_shared = shared ? shared->size() : 0;
     etf::AtomCacheOut* atoms = atoms_.get();
+    if (atoms) atoms->begin(); // before anything can throw: undo() abandons this message's references
     auto payload_to = [&](const Term& payload) {
         if (shared || atoms)
             etf::encode_to(out, payload, shared, config_.share_binaries_from, atoms);
@@ -447,7 +470,6 @@ void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out, std::v
     // (no references) stands in for it.
     out.resize(start + 4);
     out.insert(out.end(), {etf::version_magic, header_normal, 0});
-    if (atoms) atoms->begin();
     const Term* payload = encode_control_to(out, signal, config_.send, atoms);
     const std::size_t control_size = out.size() - start - 7;
     if (payload) payload_to(*payload);

@@ -220,7 +220,8 @@ public:
     Sender& operator=(Sender&&) noexcept;
 
     // Appends the framed packet(s) for one signal to `out` (fragmenting large payloads when the
-    // peer accepts fragments).
+    // peer accepts fragments). A signal that cannot be encoded (Error system_limit: a binary
+    // over 4 GB) throws and leaves `out` and the atom cache as they were.
     void encode(const Signal& signal, std::vector<std::uint8_t>& out);
     // The same, except that binaries of ChannelConfig::share_binaries_from bytes or more in
     // the payload are referred to, not copied: they are written from where they are.
@@ -230,6 +231,7 @@ public:
 
 private:
     void encode(const Signal& signal, std::vector<std::uint8_t>& out, std::vector<etf::SharedBinary>* shared);
+    void undo(std::vector<std::uint8_t>& out, std::size_t size) noexcept;
     void fragment_shared(std::vector<std::uint8_t>& out, std::size_t start, std::size_t control_size,
                          std::vector<etf::SharedBinary>& shared, std::size_t first_shared);
 

@@ -14,13 +14,21 @@ void AtomCacheOut::begin() noexcept {
     refs_.clear();
 }
 
+void AtomCacheOut::abandon() noexcept {
+    for (const Ref& r : refs_) {
+        peer_[r.slot] = r.held;
+        message_ref_[r.slot] = -1;
+    }
+    refs_.clear();
+}
+
 int AtomCacheOut::add(std::size_t slot, std::uint32_t id) noexcept {
     if (refs_.size() == max_refs) return -1;
-    const bool fresh = peer_[slot] != id;
+    const std::uint32_t held = peer_[slot];
     peer_[slot] = id; // the peer holds it once this message's header has arrived
     const auto n = static_cast<std::int16_t>(refs_.size());
     message_ref_[slot] = n;
-    refs_.push_back({static_cast<std::uint16_t>(slot), fresh});
+    refs_.push_back({static_cast<std::uint16_t>(slot), held != id, held});
     return n;
 }
 

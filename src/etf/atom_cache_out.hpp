@@ -27,6 +27,9 @@ public:
 
     // Starts a message: no references yet.
     void begin() noexcept;
+    // The message will not be sent after all (its encoding failed): the slots it filled go
+    // back to what the peer holds.
+    void abandon() noexcept;
     // The reference (0-254) to write for `a` in this message, or -1: write the atom out
     // (its slot is taken by another atom in this message, or the message has 255 already).
     int ref(Atom a) noexcept {
@@ -48,7 +51,8 @@ private:
     std::array<std::int16_t, slots> message_ref_;  // this message's reference to the slot, or -1
     struct Ref {
         std::uint16_t slot;
-        bool fresh; // the peer learns the atom from this header
+        bool fresh;         // the peer learns the atom from this header
+        std::uint32_t held; // what the peer's slot held before (for abandon)
     };
     std::vector<Ref> refs_;
 };

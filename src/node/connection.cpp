@@ -407,7 +407,13 @@ void Connection::went_up(handshake::Completed done) {
         state_ = State::up;
         pending.swap(pending_);
         pending_bytes_ = 0;
-        for (auto& s : pending) sender_->encode(s, out_);
+        for (auto& s : pending) {
+            try {
+                sender_->encode(s, out_);
+            } catch (const Error& e) { // its sender had no way to hear of it: say so here
+                node_.log(LogLevel::error, "dropped a signal to " + std::string(peer.name()) + ": " + e.what());
+            }
+        }
     }
     {
         std::lock_guard lock(node_.conns_mutex);

@@ -2,11 +2,14 @@
 #include "dist/channel.hpp"
 #include "dist/control.hpp"
 #include "dist/ticker.hpp"
+#include "etf/term_impl.hpp"
 
 #include <edist/etf.hpp>
 #include <edist/text.hpp>
 
 #include <gtest/gtest.h>
+
+#include <memory>
 
 using namespace edist;
 using namespace edist::dist;
@@ -368,6 +371,35 @@ TEST(DistChannel, AtomCacheReferencesCoverEveryCase) {
         }
     }
 }
+
+#if !defined(__SANITIZE_ADDRESS__) // AddressSanitizer refuses to allocate over 4 GB (and would then touch it)
+// A signal that cannot be encoded (a binary over 4 GB) throws system_limit and leaves nothing
+// behind: not part of a packet, nor atom-cache slots the peer never hears of (a later message
+// that uses the same atom must carry its text).
+TEST(DistChannel, ASignalThatCannotBeEncodedLeavesTheStreamAndTheAtomCacheAsTheyWere) {
+    ChannelConfig cfg;
+    Sender sender(cfg);
+    // Never written nor read: the encoder refuses it by its size, so its pages are never made.
+    const std::size_t huge = (std::size_t(1) << 32) + 1;
+    const Term big = edist::detail::adopt_bytes(std::make_unique_for_overwrite<std::uint8_t[]>(huge), huge);
+    Output out;
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), atom("before")}, out);
+    const auto before = out.flatten();
+    try {
+        sender.encode(SendSignal{peer_pid(1), our_pid(2), tuple(atom("only_in_the_failed_one"), big)}, out);
+        ADD_FAILURE() << "a binary over 4 GB was encoded";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.reason(), atoms::system_limit) << e.what();
+    }
+    EXPECT_EQ(out.flatten(), before);
+    sender.encode(SendSignal{peer_pid(1), our_pid(2), tuple(atom("only_in_the_failed_one"), atom("after"))}, out);
+    Receiver receiver(peer_node, cfg);
+    auto msgs = feed_all(receiver, out.flatten());
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(std::get<SendSignal>(parsed(msgs[0])).message, atom("before"));
+    EXPECT_EQ(std::get<SendSignal>(parsed(msgs[1])).message, tuple(atom("only_in_the_failed_one"), atom("after")));
+}
+#endif
 
 TEST(DistChannel, InterleavedFragmentSequencesAreEachReassembled) {
     ChannelConfig cfg;
