@@ -425,6 +425,18 @@ void put_fragment_header(std::uint8_t* h, std::span<const std::uint8_t> cache_pa
     if (first) std::memcpy(h + fragment_header, cache_part.data(), cache_part.size());
 }
 
+// How a message body of `body` bytes whose control message takes `control_size` is cut: the
+// control message sits whole in the first fragment, every other fragment but the last is
+// `fragment_size` long.
+struct FragmentLayout {
+    std::size_t first; // bytes of the first fragment
+    std::size_t total; // fragments
+};
+FragmentLayout fragment_layout(std::size_t body, std::size_t control_size, std::size_t fragment_size) {
+    const std::size_t first = std::min(body, std::max(fragment_size, control_size));
+    return {first, 1 + (body - first + fragment_size - 1) / fragment_size};
+}
+
 std::size_t shared_bytes(const std::vector<etf::SharedBinary>* shared, std::size_t from) {
     std::size_t n = 0;
     if (shared)
@@ -447,10 +459,7 @@ void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out, std::v
     etf::AtomCacheOut* atoms = atoms_.get();
     if (atoms) atoms->begin(); // before anything can throw: undo() abandons this message's references
     auto payload_to = [&](const Term& payload) {
-        if (shared || atoms)
-            etf::encode_to(out, payload, shared, config_.share_binaries_from, atoms);
-        else
-            etf::encode_to(out, payload);
+        etf::encode_to(out, payload, shared, config_.share_binaries_from, atoms);
     };
     if (!config_.dist_header) {
         out.resize(start + 4);
@@ -494,9 +503,7 @@ void Sender::encode(const Signal& signal, std::vector<std::uint8_t>& out, std::v
     // right to make room for the headers before it (last chunk first, so nothing is
     // overwritten before it moved): one pass over the bytes, no temporary buffer.
     const std::size_t first_header = fragment_header + cache_part_.size();
-    const std::size_t first = std::min(body, std::max(config_.fragment_size, control_size));
-    const std::size_t rest = body - first;
-    const std::size_t total = 1 + (rest + config_.fragment_size - 1) / config_.fragment_size;
+    const auto [first, total] = fragment_layout(body, control_size, config_.fragment_size);
     const std::uint64_t seq = next_sequence_++;
     reserve_more(out, (first_header - 7) + (total - 1) * fragment_header);
     out.resize(start + first_header + body + (total - 1) * fragment_header);
@@ -554,8 +561,7 @@ void Sender::fragment_shared(std::vector<std::uint8_t>& out, std::size_t start, 
             n -= take;
         }
     };
-    const std::size_t first = std::min(body, std::max(config_.fragment_size, control_size));
-    const std::size_t total = 1 + (body - first + config_.fragment_size - 1) / config_.fragment_size;
+    const auto [first, total] = fragment_layout(body, control_size, config_.fragment_size);
     const std::uint64_t seq = next_sequence_++;
     for (std::size_t k = 0, from = 0; k < total; ++k) {
         const std::size_t chunk = k == 0 ? first : std::min(config_.fragment_size, body - from);

@@ -32,8 +32,11 @@ public:
     void abandon() noexcept;
     // The reference (0-254) to write for `a` in this message, or -1: write the atom out
     // (its slot is taken by another atom in this message, or the message has 255 already).
+    // The slot an atom goes to.
+    static std::size_t slot_of(Atom a) noexcept { return a.index() % slots; }
+
     int ref(Atom a) noexcept {
-        const std::size_t slot = a.index() % slots;
+        const std::size_t slot = slot_of(a);
         const std::uint32_t id = a.index() + 1;
         if (message_ref_[slot] >= 0) return peer_[slot] == id ? message_ref_[slot] : -1;
         return add(slot, id);

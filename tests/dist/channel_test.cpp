@@ -1,4 +1,5 @@
 // The distribution channel: framing, headers, fragments and the control-message checks.
+#include "dist/atom_slots.hpp"
 #include "dist/channel.hpp"
 #include "dist/control.hpp"
 #include "dist/ticker.hpp"
@@ -337,15 +338,7 @@ TEST(DistChannel, AtomsGoAsCacheReferencesOnceThePeerHoldsThem) {
 TEST(DistChannel, AtomCacheReferencesCoverEveryCase) {
     std::vector<Term> many;
     for (int i = 0; i < 300; ++i) many.push_back(atom("many_" + std::to_string(i)));
-    // Atoms take their cache slot from their index: find two that share one.
-    std::vector<Atom> probe;
-    Atom a1, a2;
-    for (int i = 0; a1 == a2; ++i) {
-        Atom a = atom("slot_probe_" + std::to_string(i));
-        for (Atom b : probe)
-            if (a.index() % 2048 == b.index() % 2048) a1 = b, a2 = a;
-        probe.push_back(a);
-    }
+    const auto [a1, a2] = test::atoms_sharing_a_slot("slot_probe_");
     std::string long_text;
     for (int i = 0; i < 200; ++i) long_text += "\u00e9"; // 400 bytes of UTF-8
     const Term messages[] = {

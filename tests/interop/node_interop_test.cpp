@@ -6,6 +6,7 @@
 // Each test process runs a private OTP epmd on a free port (never 4369), erl nodes with
 // -start_epmd false and ERL_EPMD_PORT pointing at it, and node names unique to the process,
 // so ctest -j can run these side by side. The erl side is tests/data/node/node_peer.erl.
+#include "dist/atom_slots.hpp"
 #include "interop/node_support.hpp"
 
 #include <edist/node.hpp>
@@ -17,6 +18,7 @@
 
 #include <array>
 #include <random>
+#include <span>
 
 using namespace edist;
 using namespace edist::test;
@@ -44,6 +46,21 @@ std::optional<Term> receive_tagged(Mailbox& box, std::string_view tag, std::size
 }
 
 std::string text(const std::optional<Term>& t) { return t ? to_string(*t) : std::string("<nothing>"); }
+
+// Has erl's echo send each message back, twice over (the second time the peer's atom cache
+// holds their atoms), and checks that each comes back as sent and the connection stays up.
+void expect_echoed_twice(ErlNode& erl, CppNode& cpp, Mailbox& box, std::span<const Term> messages) {
+    for (int round = 0; round < 2; ++round) {
+        for (const Term& m : messages) {
+            box.send(atom("echo"), erl.name(), tuple(box.pid(), m));
+            auto reply = receive_tagged(box, "echo", 2);
+            ASSERT_TRUE(reply) << erl.transcript() << cpp.log.text();
+            EXPECT_EQ((*reply)[1], m) << "round " << round;
+        }
+    }
+    EXPECT_TRUE(erl.eval("lists:member('" + std::string(cpp->name().name()) + "', nodes(hidden))") == "true")
+        << "the connection stayed up";
+}
 
 class NodeInterop : public ::testing::Test {
 protected:
@@ -216,14 +233,7 @@ TEST_F(NodeInterop, AtomCacheReferencesSentToErlDecodeAsSent) {
 
     std::vector<Term> many;
     for (int i = 0; i < 300; ++i) many.push_back(atom("interop_many_" + std::to_string(i)));
-    std::vector<Atom> probe;
-    Atom a1, a2; // two atoms that take the same slot
-    for (int i = 0; a1 == a2; ++i) {
-        Atom a = atom("interop_slot_" + std::to_string(i));
-        for (Atom b : probe)
-            if (a.index() % 2048 == b.index() % 2048) a1 = b, a2 = a;
-        probe.push_back(a);
-    }
+    const auto [a1, a2] = test::atoms_sharing_a_slot("interop_slot_");
     std::string long_text;
     for (int i = 0; i < 255; ++i) long_text += "\u00e5"; // 255 characters, 510 bytes
     const Term messages[] = {
@@ -232,16 +242,7 @@ TEST_F(NodeInterop, AtomCacheReferencesSentToErlDecodeAsSent) {
         tuple(a1, a2, a1, atom(long_text), a2),
         tuple(binary(std::string(200'000, 'z')), tuple_from(many), atom(long_text)),
     };
-    for (int round = 0; round < 2; ++round) {
-        for (const Term& m : messages) {
-            box->send(atom("echo"), erl.name(), tuple(box->pid(), m));
-            auto reply = receive_tagged(*box, "echo", 2);
-            ASSERT_TRUE(reply) << erl.transcript() << cpp.log.text();
-            EXPECT_EQ((*reply)[1], m) << "round " << round;
-        }
-    }
-    EXPECT_TRUE(erl.eval("lists:member('" + std::string(cpp->name().name()) + "', nodes(hidden))") == "true")
-        << "the connection stayed up";
+    expect_echoed_twice(erl, cpp, *box, messages);
 }
 
 // More of what the atom cache meets, each checked by erl echoing it: a message over a
@@ -257,10 +258,7 @@ TEST_F(NodeInterop, AtomCacheReferencesInFragmentsHighSlotsAndNodeNames) {
     ASSERT_TRUE(box.ok());
 
     std::vector<Term> high;
-    for (int i = 0; high.size() < 9; ++i) {
-        Atom a = atom("interop_high_" + std::to_string(i));
-        if (a.index() % 2048 >= 2039) high.push_back(a);
-    }
+    for (Atom a : test::atoms_in_slots_from("interop_high_", etf::AtomCacheOut::slots - 9, 9)) high.push_back(a);
     std::vector<Term> long_list;
     for (int i = 0; i < 20'000; ++i) long_list.push_back(tuple(atom("interop_frag_" + std::to_string(i % 300)), i));
     const Atom node = atom("interop_other@host");
@@ -272,16 +270,7 @@ TEST_F(NodeInterop, AtomCacheReferencesInFragmentsHighSlotsAndNodeNames) {
         ids,
         tuple(ids, list_from(long_list), tuple_from(high)),
     };
-    for (int round = 0; round < 2; ++round) {
-        for (const Term& m : messages) {
-            box->send(atom("echo"), erl.name(), tuple(box->pid(), m));
-            auto reply = receive_tagged(*box, "echo", 2);
-            ASSERT_TRUE(reply) << erl.transcript() << cpp.log.text();
-            EXPECT_EQ((*reply)[1], m) << "round " << round;
-        }
-    }
-    EXPECT_TRUE(erl.eval("lists:member('" + std::string(cpp->name().name()) + "', nodes(hidden))") == "true")
-        << "the connection stayed up";
+    expect_echoed_twice(erl, cpp, *box, messages);
 }
 
 TEST_F(NodeInterop, SixteenMegabyteBinaryCrossesBothWaysInFragments) {
