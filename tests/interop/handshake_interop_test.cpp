@@ -303,6 +303,20 @@ protected:
             std::vector<std::string>{"epmd", "-port", std::to_string(epmd_port), "-d"},
             std::vector<std::string>{});
         ASSERT_NE(epmd->wait_for("epmd running"), "") << epmd->log();
+        // epmd prints that line before it binds the port: wait until it accepts a connection.
+        ASSERT_TRUE(accepts_connections(epmd_port)) << epmd->log();
+    }
+    static bool accepts_connections(std::uint16_t port) {
+        asio::io_context io;
+        const auto until = std::chrono::steady_clock::now() + 10s;
+        for (;;) {
+            asio::ip::tcp::socket s(io);
+            asio::error_code ec;
+            s.connect({asio::ip::address_v4::loopback(), port}, ec);
+            if (!ec) return true;
+            if (std::chrono::steady_clock::now() > until) return false;
+            std::this_thread::sleep_for(10ms);
+        }
     }
     static void TearDownTestSuite() { epmd.reset(); }
     asio::io_context io;

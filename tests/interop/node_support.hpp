@@ -351,8 +351,10 @@ public:
     explicit OtpEpmd(std::uint16_t port = free_port())
         : port_(port),
           proc_({"/bin/sh", "-c",
-                 "epmd -port " + std::to_string(port) + " -d & e=$!; cat >/dev/null; kill $e; wait $e"}) {
-        ready_ = proc_.wait_line("epmd running", std::chrono::seconds(10)).has_value();
+                 "epmd -port " + std::to_string(port) + " -d -d & e=$!; cat >/dev/null; kill $e; wait $e"}) {
+        // "epmd running" comes before epmd binds its port; this second-level debug line comes
+        // after it listens. A node started in between would find no epmd and serve its own.
+        ready_ = proc_.wait_line("entering the main select() loop", std::chrono::seconds(10)).has_value();
     }
     bool ready() const { return ready_; }
     std::uint16_t port() const { return port_; }
