@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +28,7 @@ void add_node_options(CLI::App& app, NodeCommandOptions& o) {
         ->excludes(epmd);
     app.add_option("--timeout", o.timeout, "Seconds to wait for the peer, or infinity")
         ->default_val("10")
-        ->check([](const std::string& s) { return parse_timeout(s) ? std::string() : "not a number of seconds or infinity: " + s; });
+        ->check([](const std::string& s) { return parse_timeout(s) ? std::string() : "not a positive number of seconds or infinity: " + s; });
     app.add_flag("--verbose", o.verbose, "Print the node's log lines (connections, errors) to stderr");
 }
 
@@ -37,8 +38,9 @@ std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) 
     errno = 0;
     char* end = nullptr;
     double seconds = std::strtod(text.c_str(), &end);
-    if (errno != 0 || *end != '\0' || !(seconds >= 0) || seconds > 1e9) return std::nullopt;
-    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+    // Zero would not leave time to connect; anything above zero waits at least a millisecond.
+    if (errno != 0 || *end != '\0' || !(seconds > 0) || seconds > 1e9) return std::nullopt;
+    return std::chrono::milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(seconds * 1000)));
 }
 
 namespace {

@@ -49,12 +49,6 @@ bool Connection::is_closed() const {
     return state_ == State::closed;
 }
 
-bool Connection::wait_up(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    state_cv_.wait_for(lock, timeout, [&] { return state_ == State::up || state_ == State::closed; });
-    return state_ == State::up;
-}
-
 std::vector<dist::Signal> Connection::take_pending() {
     std::vector<dist::Signal> taken;
     std::vector<Held> held;
@@ -421,7 +415,6 @@ void Connection::went_up(handshake::Completed done) {
         node_.nok_nodes.erase(peer.index());
     }
     node_.conns_cv.notify_all();
-    state_cv_.notify_all();
     kick_write();
     node_.log(LogLevel::info, "connection to " + std::string(peer.name()) + " is up");
     node_.notify({NodeEvent::Kind::nodeup, peer, Term()});
@@ -574,7 +567,6 @@ void Connection::close(Term reason) {
         peer = peer_;
         held = std::move(held_);
     }
-    state_cv_.notify_all();
     drain_cv_.notify_all();
     resume_held(std::move(held));
     bool was_current = false;

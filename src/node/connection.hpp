@@ -38,7 +38,6 @@ public:
     bool hold(const std::shared_ptr<detail::Process>& p, std::uint64_t seq);
     // Bytes encoded and not yet written (the batch being written counts until it is done).
     std::size_t queue_size() const;
-    bool wait_up(std::chrono::milliseconds timeout);
     bool is_up() const;
     bool is_closed() const;
     Atom peer() const;
@@ -78,7 +77,6 @@ private:
     bool outgoing_ = false;
 
     mutable std::mutex mutex_;
-    std::condition_variable state_cv_;
     State state_ = State::connecting;
     Atom peer_;
     std::vector<dist::Signal> pending_;

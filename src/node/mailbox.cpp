@@ -1,4 +1,5 @@
 // Mailboxes: processes for plain threads, with blocking or asynchronous selective receive.
+#include "node/deadline.hpp"
 #include "node/node_impl.hpp"
 
 #include <asio.hpp>
@@ -23,8 +24,7 @@ void Mailbox::send(Atom name, Atom node_name, Term message) const {
 std::optional<Term> Mailbox::receive(std::chrono::milliseconds timeout) { return receive(nullptr, timeout); }
 
 std::optional<Term> Mailbox::receive(const std::function<bool(const Term&)>& match, std::chrono::milliseconds timeout) {
-    auto deadline = timeout == infinity ? std::chrono::steady_clock::time_point::max()
-                                        : std::chrono::steady_clock::now() + timeout;
+    const auto deadline = detail::deadline_after(timeout);
     Process& p = *state_->process;
     std::condition_variable cv;
     std::unique_lock lock(p.mutex);
@@ -34,11 +34,7 @@ std::optional<Term> Mailbox::receive(const std::function<bool(const Term&)>& mat
         skip = p.count;
         if (p.exited) return std::nullopt;
         p.thread_waiter = &cv;
-        bool timed_out = false;
-        if (deadline == std::chrono::steady_clock::time_point::max())
-            cv.wait(lock);
-        else
-            timed_out = cv.wait_until(lock, deadline) == std::cv_status::timeout;
+        const bool timed_out = detail::wait_until(cv, lock, deadline);
         p.thread_waiter = nullptr;
         if (timed_out) return p.take(match, skip); // a message may have come with the timeout
     }

@@ -1,5 +1,6 @@
 // The node: names, the process table, local delivery and routing, node monitoring.
 #include "node/connection.hpp"
+#include "node/deadline.hpp"
 #include "node/node_impl.hpp"
 
 #include <edist/cookie.hpp>
@@ -224,14 +225,14 @@ bool Node::connect(Atom node, std::chrono::milliseconds timeout) {
     // dial at once, the attempt that survives may be the peer's.
     if (node == impl_->name) return true;
     if (!impl_->connection_for(node, true)) return false;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = detail::deadline_after(timeout);
     std::unique_lock lock(impl_->conns_mutex);
     for (;;) {
         auto it = impl_->conns.find(node.index());
         bool live = it != impl_->conns.end() && !it->second->is_closed();
         if (live && it->second->is_up()) return true;
         if (!live && !impl_->nok_nodes.count(node.index())) return false;
-        if (impl_->conns_cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+        if (detail::wait_until(impl_->conns_cv, lock, deadline)) {
             it = impl_->conns.find(node.index());
             return it != impl_->conns.end() && it->second->is_up();
         }
@@ -244,7 +245,7 @@ void Node::disconnect(Atom node) {
 
 bool Node::ping(Atom node, std::chrono::milliseconds timeout) {
     if (node == impl_->name) return true;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = detail::deadline_after(timeout);
     if (!connect(node, timeout)) return false;
     auto box = make_mailbox();
     if (!box) return false;
@@ -254,9 +255,8 @@ bool Node::ping(Atom node, std::chrono::milliseconds timeout) {
     Term tag(r);
     box->send(atom("net_kernel"), node,
               tuple(atom("$gen_call"), tuple(box->pid(), tag), tuple(atom("is_auth"), impl_->name)));
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     auto reply = box->receive([&](const Term& m) { return m.is_tuple(2) && m[0] == tag; },
-                              std::max(left, std::chrono::milliseconds(0)));
+                              detail::time_left(deadline));
     bool pong = reply && (*reply)[1].is_atom(atom("yes"));
     box->close();
     if (!pong) disconnect(node); // as net_adm:ping does on pang

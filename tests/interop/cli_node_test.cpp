@@ -304,6 +304,13 @@ TEST_F(CliNodeTest, CallPrintsTheResultOrFailsWithAClearMessage) {
     auto slow = edist_node({"call", erl.node(), "timer", "sleep", "[10000]", "--timeout", "0.5"}, epmd.port());
     EXPECT_EQ(slow.exit_code, 1);
     EXPECT_NE(slow.output.find("edist: call: timeout"), std::string::npos) << slow.output;
+    // infinity waits as long as it takes (it used to overflow the connect deadline); 0 is refused.
+    auto unbounded = edist_node({"call", erl.node(), "timer", "sleep", "[300]", "--timeout", "infinity"}, epmd.port());
+    EXPECT_EQ(unbounded.exit_code, 0) << unbounded.output;
+    EXPECT_EQ(unbounded.output, "ok\n");
+    auto zero = edist_node({"call", erl.node(), "erlang", "node", "[]", "--timeout", "0"}, epmd.port());
+    EXPECT_EQ(zero.exit_code, 2) << zero.output;
+    EXPECT_NE(zero.output.find("not a positive number of seconds or infinity: 0"), std::string::npos) << zero.output;
 
     auto unreachable = edist_node({"call", "nobody_here@" + short_host(), "erlang", "node", "[]"}, epmd.port());
     EXPECT_EQ(unreachable.exit_code, 1);
