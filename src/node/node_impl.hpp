@@ -153,6 +153,9 @@ Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, 
 // Runs an exported function in the calling process, turning how it ended into a CallOutcome
 // (undef when nothing is exported under that name). `args` is a proper list.
 Task<CallOutcome> apply_export(Self self, Atom module, Atom function, Term args);
+// erlang:apply(M, F, A) on terms from the wire: a module or function that is not an atom, or
+// arguments that are not a proper list, raise badarg from erlang:apply as BEAM's do.
+Task<CallOutcome> apply_export(Self self, const Term& module, const Term& function, const Term& args);
 // The exit reason of a process whose function ended with `out`, as OTP reports it.
 Term exit_reason_of(const CallOutcome& out);
 

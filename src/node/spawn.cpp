@@ -58,6 +58,15 @@ Task<CallOutcome> apply_export(Self self, Atom module, Atom function, Term args)
     co_return out;
 }
 
+Task<CallOutcome> apply_export(Self self, const Term& module, const Term& function, const Term& args) {
+    if (module.is_atom() && function.is_atom() && args.is_proper_list())
+        co_return co_await apply_export(self, module.as_atom(), function.as_atom(), args);
+    // BEAM: error:badarg, the stack [{erlang,apply,[M,F,A],[{error_info,#{module=>erl_erts_errors}}]}].
+    const Term info = list(tuple(atom("error_info"), map({{atom("module"), atom("erl_erts_errors")}})));
+    co_return CallOutcome::raised(ErlangClass::error, atom("badarg"),
+                                  list(tuple(atom("erlang"), atom("apply"), list(module, function, args), info)));
+}
+
 Term exit_reason_of(const CallOutcome& out) {
     if (out.ok) return atoms::normal;
     switch (out.cls) {

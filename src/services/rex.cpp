@@ -21,9 +21,9 @@ Term rpc_result(const CallOutcome& out) {
     return out.value;
 }
 
-bool is_mfa_request(const Term& r, const char* tag) {
-    return r.is_tuple(5) && r[0].is_atom(atom(tag)) && r[1].is_atom() && r[2].is_atom() && r[3].is_proper_list();
-}
+// {Tag, M, F, A, GroupLeader}. M, F and A are checked by apply, as OTP's rex leaves them to
+// erlang:apply: a bad one is answered {badrpc, {'EXIT', {badarg, ...}}}, never dropped.
+bool is_mfa_request(const Term& r, const char* tag) { return r.is_tuple(5) && r[0].is_atom(atom(tag)); }
 
 using Answer = std::function<void(Self, Term)>;
 
@@ -37,8 +37,7 @@ void run_call(Self self, const Term& request, Answer done, Pending* pending) {
     SpawnOptions opts;
     if (request[4].is_pid()) opts.group_leader = request[4].as_pid();
     opts.monitor = pending != nullptr;
-    Atom m = request[1].as_atom(), f = request[2].as_atom();
-    Term args = request[3];
+    Term m = request[1], f = request[2], args = request[3];
     try {
         Spawned worker = self.spawn(
             [m, f, args, done](Self w) -> Task<> {

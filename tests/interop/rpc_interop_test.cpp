@@ -220,6 +220,23 @@ TEST_F(RpcInterop, RexAnswersBlockCallGenServerCallsAndThePlainCNodeFormAsABeamN
     EXPECT_EQ(client->eval("N = " + quoted(*beam) + ", " + probe), "[erpc]");
 }
 
+TEST_F(RpcInterop, BadArgumentsFailInApplyWithBadargAsOnABeamNode) {
+    auto client = start_erl("client");
+    auto beam = start_erl("beam");
+    for (const char* kind : {"erpc4", "erpc5", "send_request", "rex_gen_call", "rex_plain"})
+        EXPECT_EQ(compare(*client, kind, *beam, "rpc_peer:bad_arg_cases()"), "[]") << kind;
+    // These raise in the client for arguments that are no list at all: the improper list only.
+    for (const char* kind : {"erpc_multicall", "rpc5", "rpc_multicall"})
+        EXPECT_EQ(compare(*client, kind, *beam, "[hd(rpc_peer:bad_arg_cases())]"), "[]") << kind;
+    // Not {erpc, badarg} (erpc keeps that for the client's own checks), and rex answers.
+    EXPECT_EQ(client->eval("rpc_peer:run(erpc4, " + cpp_atom_ + ", {rpc_peer, echo, [1 | 2], 0})"),
+              "{error,{exception,badarg,[{erlang,apply,[rpc_peer,echo,[1|2]],"
+              "[{error_info,#{module => erl_erts_errors}}]}]}}");
+    EXPECT_EQ(cpp_shape(*client, "rex_gen_call", "{\"rpc_peer\", echo, [1], 10000}"),
+              "{return,{badrpc,{'EXIT',{badarg,stack}}}}");
+    EXPECT_EQ(cpp_shape(*client, "rex_plain", "{rpc_peer, 7, [1], 10000}"), "{badrpc,{'EXIT',{badarg,stack}}}");
+}
+
 TEST_F(RpcInterop, ErlCastsMulticallsAndRequestIdsReachCppFunctions) {
     auto client = start_erl("client");
     auto beam = start_erl("beam");

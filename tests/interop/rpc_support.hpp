@@ -25,7 +25,8 @@ constexpr const char* rpc_peer_erl = R"ERL(-module(rpc_peer).
 %% The functions the C++ node exports under the same names.
 -export([echo/1, add/2, fail/2, sleep/1, double/1, notify/2, announce_sleep/2, kill_self/0]).
 %% The client side.
--export([run/3, compare/4, shape/2, flood/3, await_in_call/2, cases/0, timeout_cases/0, killed_cases/0]).
+-export([run/3, compare/4, shape/2, flood/3, await_in_call/2, cases/0, timeout_cases/0, killed_cases/0,
+         bad_arg_cases/0]).
 
 echo(X) -> X.
 add(A, B) -> A + B.
@@ -56,6 +57,10 @@ cases() ->
      {rpc_peer, no_such_function, [], 10000},
      {rpc_peer, echo, [too, many], 10000},
      {no_such_module, f, [1], 10000}].
+
+%% Arguments that are not a proper list: erpc and rpc let an improper list through (is_list),
+%% rex checks nothing; the callee's erlang:apply raises badarg.
+bad_arg_cases() -> [{rpc_peer, echo, [1 | 2], 10000}, {rpc_peer, echo, 1, 10000}].
 
 %% The callee sleeps well past the timeout.
 timeout_cases() -> [{rpc_peer, sleep, [3000], 300}].
