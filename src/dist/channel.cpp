@@ -186,6 +186,11 @@ Result<bool> Receiver::body_complete(std::vector<Message>& out) {
     return packet(body.bytes(), &body, out);
 }
 
+Error Receiver::reassembly_limit_error() const {
+    return protocol_error(std::to_string(sequences_.size()) + " unfinished fragmented messages would hold more than " +
+                          std::to_string(config_.max_reassembly_bytes) + " bytes");
+}
+
 // A continuation fragment of `size` bytes (header included) starts: checks it against its
 // sequence and makes it the one the following bytes are appended to.
 Result<bool> Receiver::begin_continuation(std::span<const std::uint8_t> header, std::size_t size) {
@@ -201,6 +206,7 @@ Result<bool> Receiver::begin_continuation(std::span<const std::uint8_t> header, 
     const std::size_t add = size - continuation_header;
     if (s.data.size() - s.offset + add > config_.max_message_size)
         return protocol_error("fragmented message exceeds " + std::to_string(config_.max_message_size) + " bytes");
+    if (sequence_bytes_ + add > config_.max_reassembly_bytes) return reassembly_limit_error();
     if (s.data.size() + add > s.data.capacity()) s.data.reserve(std::max(s.data.size() + add, 2 * s.data.capacity()));
     continuing_ = &s;
     continuing_seq_ = seq;
@@ -296,6 +302,7 @@ Result<bool> Receiver::header_message(std::span<const std::uint8_t> p, ByteBuffe
         if (sequences_.count(seq)) return protocol_error("fragment sequence " + std::to_string(seq) + " restarted");
         if (sequences_.size() >= config_.max_fragment_sequences)
             return protocol_error("too many interleaved fragment sequences");
+        if (sequence_bytes_ + p.size() > config_.max_reassembly_bytes) return reassembly_limit_error();
         // The packet's own buffer becomes the reassembly buffer, with room for what the
         // fragment count announces when that is plausible: full-size fragments, one sequence
         // at a time (interleaved ones, and tiny fragments, grow as their bytes arrive).

@@ -33,6 +33,9 @@ struct ChannelConfig {
     std::size_t fragment_size = 64 * 1024;            // OTP's size
     std::size_t max_message_size = std::size_t(256) << 20; // received, after reassembly
     std::size_t max_fragment_sequences = 1024;        // interleaved sequences in flight
+    // What all unfinished fragment sequences may hold together: a peer that starts many large
+    // messages and never finishes them is cut off here, not when memory runs out.
+    std::size_t max_reassembly_bytes = std::size_t(256) << 20;
     // Hand the common operations over already parsed (Message::signal, see read_common),
     // not as a control tuple to parse().
     bool parse_signals = false;
@@ -128,6 +131,7 @@ private:
     Result<bool> packet(std::span<const std::uint8_t> p, ByteBuffer* storage, std::vector<Message>& out);
     Result<bool> header_message(std::span<const std::uint8_t> p, ByteBuffer* storage, std::vector<Message>& out);
     Result<bool> begin_continuation(std::span<const std::uint8_t> header, std::size_t size);
+    Error reassembly_limit_error() const;
     Result<bool> end_continuation(std::vector<Message>& out);
     Result<std::size_t> read_atom_cache_refs(std::span<const std::uint8_t> p, std::size_t pos,
                                              std::vector<Atom>& refs);

@@ -443,6 +443,36 @@ TEST(DistChannel, AContinuationBeyondTheMessageLimitFailsBeforeItsBytesArrive) {
     EXPECT_NE(std::string(r.error().what()).find("exceeds"), std::string::npos) << r.error().what();
 }
 
+TEST(DistChannel, UnfinishedFragmentSequencesTogetherAreCappedAtMaxReassemblyBytes) {
+    ChannelConfig cfg;
+    cfg.fragment_size = 1000;
+    cfg.max_reassembly_bytes = 10'000;
+    cfg.atom_cache_refs = false;
+    Sender sender(cfg);
+    // First fragments only, of messages that never finish: each sequence holds about 1 KB.
+    std::vector<std::uint8_t> hostile;
+    for (int i = 0; i < 20; ++i) {
+        std::vector<std::uint8_t> wire;
+        sender.encode(SendSignal{peer_pid(1), our_pid(2), binary(std::string(5'000, char('a' + i)))}, wire);
+        auto first = packets_of(wire).at(0);
+        hostile.insert(hostile.end(), first.begin(), first.end());
+    }
+    Receiver receiver(peer_node, cfg);
+    std::vector<Message> out;
+    auto r = receiver.feed(hostile, out);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(std::string(r.error().what()).find("unfinished fragmented messages would hold more than 10000 bytes"),
+              std::string::npos)
+        << r.error().what();
+    EXPECT_LE(receiver.buffered_bytes(), cfg.max_reassembly_bytes + 2'000);
+
+    // Below the cap, the same sequences are all held.
+    cfg.max_reassembly_bytes = 100'000;
+    Receiver roomy(peer_node, cfg);
+    EXPECT_TRUE(roomy.feed(hostile, out).ok());
+    EXPECT_TRUE(out.empty());
+}
+
 TEST(DistChannel, TicksAreActivityButNotMessages) {
     Receiver receiver(peer_node, {});
     std::vector<std::uint8_t> tick;
