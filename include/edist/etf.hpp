@@ -23,8 +23,9 @@ struct DecodeOptions {
     // Deepest nesting of lists, tuples, maps and funs accepted. The decoder never recurses, so
     // this bounds memory and the work of later consumers, not the C++ stack.
     std::size_t max_depth = 100'000;
-    // Largest uncompressed size a compressed term (tag 80) may declare.
-    std::size_t max_uncompressed_size = std::size_t(1) << 32;
+    // Largest uncompressed size a compressed term (tag 80) may declare: by default the largest
+    // distribution packet, so a megabyte of zlib data cannot make the decoder allocate a gigabyte.
+    std::size_t max_uncompressed_size = std::size_t(256) << 20;
     // Binaries at least this long are not copied when the input is a binary Term: the decoded
     // binary points into the input (and keeps it alive), as BEAM's sub-binaries do.
     std::size_t share_binaries_from = 64;

@@ -636,13 +636,14 @@ Result<Term> decode_compressed(std::span<const std::uint8_t> bytes, std::size_t&
     if (bytes.size() - at < 5) return input_error("truncated input", at);
     std::size_t declared = get32(bytes.data() + at + 1);
     std::size_t compressed = bytes.size() - at - 5;
-    if (declared > opts.max_uncompressed_size)
-        return input_error("compressed term declares " + std::to_string(declared) +
-                               " bytes, more than max_uncompressed_size",
-                           at);
     if (declared / max_deflate_ratio > compressed)
         return input_error("compressed term declares " + std::to_string(declared) + " bytes but has only " +
                                std::to_string(compressed) + " compressed bytes",
+                           at);
+    if (declared > opts.max_uncompressed_size)
+        return input_error("compressed term declares " + std::to_string(declared) +
+                               " bytes, more than max_uncompressed_size (" +
+                               std::to_string(opts.max_uncompressed_size) + ")",
                            at);
     // The inflated bytes live in a binary node, so large binaries inside can share them.
     auto* buffer = edist::detail::alloc_binary(declared * 8);

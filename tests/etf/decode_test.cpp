@@ -602,6 +602,10 @@ TEST(EtfDecode, RejectsCompressedSizeLargerThanZlibCanExpand) {
     opts.max_uncompressed_size = 1000;
     EXPECT_NE(err(compressed_term(2000, zlib_compress(Bytes(2000, 106))), opts).find("max_uncompressed_size"),
               std::string::npos);
+    // By default at most 256 MiB, even with enough compressed bytes for zlib to reach the size.
+    const std::size_t over = (std::size_t(256) << 20) + 1;
+    EXPECT_NE(err(compressed_term(static_cast<std::uint32_t>(over), Bytes(over / 1000, 0))).find("max_uncompressed_size"),
+              std::string::npos);
 }
 
 TEST(EtfDecode, RejectsCompressedTermThatInflatesToMoreThanDeclared) {
