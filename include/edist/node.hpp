@@ -78,7 +78,8 @@ struct NodeOptions {
     // lines come from (default: stdin; std::nullopt means end of file).
     std::function<void(std::string_view utf8)> io_output;
     std::function<std::optional<std::string>(std::string_view prompt)> io_input;
-    // Where log lines go (default: stderr for warnings and errors).
+    // Where log lines go (default: stderr for warnings and errors). Each is one line without
+    // its newline; control characters in what it quotes (a peer's bytes) come escaped (\n, \xHH).
     std::function<void(LogLevel, std::string_view)> log;
 };
 

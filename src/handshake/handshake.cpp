@@ -496,6 +496,11 @@ bool Handshake::check_peer_name(std::string_view name, bool dynamic) {
         return true;
     }
     peer_node_ = std::string(name);
+    if (name == cfg_.this_node) {
+        send_status(Status::not_allowed);
+        fail(reason("not_allowed"), fmt::format("connection attempt from a node claiming this node's name, {}", name));
+        return false;
+    }
     if (!cfg_.allowed.empty() && !is_allowed(name, cfg_.allowed)) {
         send_status(Status::not_allowed);
         fail(reason("not_allowed"), fmt::format("connection attempt from disallowed node {}", name));

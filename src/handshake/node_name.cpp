@@ -7,6 +7,10 @@ namespace edist::handshake {
 
 bool is_node_name(std::string_view name) noexcept {
     const auto at = name.find('@');
+    // Control characters are valid in atoms, but a name holding them is only good for forging
+    // log lines: no node OTP can start has one.
+    for (char c : name)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return false;
     return at != std::string_view::npos && at > 0 && at + 1 < name.size() &&
            name.find('@', at + 1) == std::string_view::npos && is_valid_atom_text(name);
 }

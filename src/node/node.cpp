@@ -2,12 +2,15 @@
 #include "node/connection.hpp"
 #include "node/deadline.hpp"
 #include "node/node_impl.hpp"
+#include "handshake/node_name.hpp"
 
 #include <edist/cookie.hpp>
 #include <edist/text.hpp>
 
+#include <fmt/format.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -37,7 +40,33 @@ Result<std::string> local_host(bool long_names) {
 
 } // namespace
 
+namespace {
+
+// A log line is one line of text whatever it quotes: control characters (a newline, an escape
+// sequence, a NUL from a peer's bytes) are written as \n, \t or \xHH.
+std::string one_line(std::string_view line) {
+    std::string out;
+    out.reserve(line.size());
+    for (char c : line) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u != 0x7F) out += c;
+        else if (c == '\n') out += "\\n";
+        else if (c == '\t') out += "\\t";
+        else out += fmt::format("\\x{:02X}", u);
+    }
+    return out;
+}
+
+bool needs_escaping(std::string_view line) {
+    return std::any_of(line.begin(), line.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+}
+
+} // namespace
+
 void Node::Impl::log(LogLevel level, std::string_view line) const {
+    std::string escaped;
+    if (needs_escaping(line)) line = escaped = one_line(line);
     if (options.log) {
         options.log(level, line);
         return;
@@ -114,6 +143,15 @@ Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, 
         host = *h;
     }
     if (alive.empty() || host.empty()) return Error(atoms::badarg, "node name must be name@host with both parts");
+    // erl's rule for the part before '@' (net_kernel: "Invalid node name!").
+    const bool alive_ok = std::all_of(alive.begin(), alive.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+    if (!alive_ok)
+        return Error(atoms::badarg, "invalid node name '" + alive + "': the part before '@' may hold only letters, "
+                                    "digits, '_' and '-', as erl requires");
+    if (!handshake::is_node_name(alive + "@" + host))
+        return Error(atoms::badarg, "invalid node name: '" + host + "' is not a host name");
     if (!o.hidden)
         return Error(atom("notsup"), "visible nodes must take part in global and pg, which edist does not implement "
                                      "yet; run hidden (the default)");

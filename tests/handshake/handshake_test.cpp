@@ -420,6 +420,26 @@ TEST(Handshake, OldNameMessageWithComplementIsAccepted) {
     EXPECT_EQ(b.take_output(), frame("a" + digest_text(5, "secret")));
 }
 
+TEST(Handshake, AcceptorRefusesAPeerClaimingItsOwnName) {
+    Handshake b = Handshake::accept(acceptor_config(), t0);
+    b.receive(frame(name_msg(dflag::EDIST_MINIMAL, 7, "b@localhost")), t0);
+    EXPECT_EQ(b.take_output(), frame("snot_allowed"));
+    const Failed f = expect_failed(b);
+    EXPECT_EQ(f.error.reason(), Atom("not_allowed"));
+    EXPECT_NE(std::string(f.error.what()).find("claiming this node's name"), std::string::npos) << f.error.what();
+}
+
+TEST(Handshake, AcceptorRefusesNamesWithControlCharacters) {
+    for (std::string name : {std::string("evil\nwarning: forged@localhost"), std::string("a\x1b[31m@localhost"),
+                             std::string("a\0b@localhost", 13), std::string("a\x7f@localhost")}) {
+        Handshake b = Handshake::accept(acceptor_config(), t0);
+        b.receive(frame(name_msg(dflag::EDIST_MINIMAL, 7, name)), t0);
+        const Failed f = expect_failed(b);
+        EXPECT_EQ(f.error.reason(), Atom("recv_name_failed")) << f.error.what();
+        EXPECT_EQ(std::string(f.error.what()).find('\n'), std::string::npos) << "the message quotes it escaped";
+    }
+}
+
 TEST(Handshake, OldNameMessageNeedsHandshake23) {
     Handshake b = Handshake::accept(acceptor_config(), t0);
     b.receive(frame("n" + be(5, 2) + be(dflag::MANDATORY_24, 4) + "old@localhost"), t0);

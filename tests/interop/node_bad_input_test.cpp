@@ -10,6 +10,7 @@
 
 #include "handshake/handshake.hpp"
 
+#include <edist/flags.hpp>
 #include <edist/node.hpp>
 #include <edist/text.hpp>
 
@@ -280,6 +281,40 @@ TEST_F(NodeBadInput, OversizedFramesAreRefusedBeforeAndAfterTheHandshake) {
         EXPECT_NE(line->find(raw), std::string::npos) << "the log line should name the peer: " << *line;
         expect_still_serves_erl(1);
     }
+}
+
+TEST_F(NodeBadInput, NamesThatWouldForgeLogLinesOrClaimThisNodeAreRefused) {
+    struct Case {
+        std::string name;
+        const char* log;
+    };
+    const std::vector<Case> cases{
+        {"evil\nwarning: forged line\x1b[31m@" + short_host(), "not a node name"},
+        {us(), "claiming this node's name"},
+    };
+    int round = 0;
+    for (const Case& c : cases) {
+        RawSocket s(dist_port());
+        ASSERT_TRUE(s.connected());
+        // Written by hand: our own handshake core would not send such a name.
+        Bytes msg{0, 0, 'N'};
+        for (int i = 7; i >= 0; --i) msg.push_back(std::uint8_t(dflag::EDIST_MINIMAL >> (8 * i)));
+        msg.insert(msg.end(), {0, 0, 0x5e, 0xed, std::uint8_t(c.name.size() >> 8), std::uint8_t(c.name.size())});
+        msg.insert(msg.end(), c.name.begin(), c.name.end());
+        msg[0] = std::uint8_t((msg.size() - 2) >> 8), msg[1] = std::uint8_t(msg.size() - 2);
+        ASSERT_TRUE(s.write(msg));
+        Bytes got;
+        EXPECT_TRUE(s.wait_closed(5s, &got));
+        EXPECT_EQ(std::string(got.begin(), got.end()).find("sok"), std::string::npos) << "the node accepted " << c.name;
+        auto line = cpp().log.wait_for(c.log, 5s);
+        ASSERT_TRUE(line) << cpp().log.text();
+        expect_still_serves_erl(round++);
+    }
+    // The hostile name is quoted escaped, inside its one line.
+    const std::string text = cpp().log.text();
+    EXPECT_EQ(text.find("\nwarning: forged"), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_NE(text.find("evil\\x0awarning: forged line\\x1b[31m@"), std::string::npos) << text;
 }
 
 TEST_F(NodeBadInput, GarbageAfterTheHandshakeClosesOnlyThatConnection) {
