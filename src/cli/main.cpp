@@ -63,6 +63,18 @@ int main(int argc, char** argv) {
     commands.push_back(add_names_command(app));
     commands.push_back(add_epmd_command(app));
 
+    // CLI11 would only say that a subcommand is required: name the word it did not know.
+    if (argc > 1) {
+        const std::string_view first = argv[1];
+        bool known = first == "-h" || first == "--help" || first == "--version";
+        for (const auto& c : commands) known = known || c.app->get_name() == first;
+        if (!known) {
+            std::fprintf(stderr, "edist: unknown %s '%s' (see --help)\n", first.starts_with('-') ? "option" : "command",
+                         argv[1]);
+            return exit_usage;
+        }
+    }
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -16,7 +16,7 @@ namespace edist::cli {
 
 void add_node_options(CLI::App& app, NodeCommandOptions& o) {
     auto* name = app.add_option("--name", o.name,
-                                "This node's name (long names), name or name@host; default: a generated c<pid>");
+                                "This node's name (long names), name or name@host; default: a generated edist_c<pid>");
     auto* sname = app.add_option("--sname", o.sname, "This node's name (short names)");
     name->excludes(sname);
     app.add_option("--cookie", o.cookie, "The magic cookie; default: ~/.erlang.cookie as erl reads it");
@@ -28,7 +28,7 @@ void add_node_options(CLI::App& app, NodeCommandOptions& o) {
         ->excludes(epmd);
     app.add_option("--timeout", o.timeout, "Seconds to wait for the peer, or infinity")
         ->default_val("10")
-        ->check([](const std::string& s) { return parse_timeout(s) ? std::string() : "not a positive number of seconds or infinity: " + s; });
+        ->check([](const std::string& s) { return parse_timeout(s) ? std::string() : "not a positive number of seconds (at most 1e9) or infinity: " + s; });
     app.add_flag("--verbose", o.verbose, "Print the node's log lines (connections, errors) to stderr");
 }
 

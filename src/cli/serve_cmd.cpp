@@ -83,7 +83,8 @@ Command add_serve_command(CLI::App& root) {
     auto* epmd = serve->add_option("--epmd-port", o->epmd_port,
                                    "Where epmd listens (started in-process if none runs); default: $ERL_EPMD_PORT or 4369")
                      ->check(CLI::Range(1, 65535));
-    auto* port = serve->add_option("--port", o->port, "The distribution listen port; default: any free port");
+    auto* port = serve->add_option("--port", o->port, "The distribution listen port; default: any free port")
+                     ->check(CLI::Range(0, 65535));
     serve->add_option("--erl-epmd-port", o->erl_epmd_port,
                       "epmd-less, as erl -erl_epmd_port P: listen on port P and reach every node at port P of its "
                       "host; no epmd is asked or started")

@@ -549,7 +549,8 @@ void Connection::fail(Term reason, std::string why) {
         std::lock_guard lock(mutex_);
         if (state_ == State::closed) return;
     }
-    node_.log(LogLevel::warning, why);
+    // The human message, then the reason as Erlang code would see it (nodedown's reason).
+    node_.log(LogLevel::warning, why + " (reason: " + to_string(reason) + ")");
     close(std::move(reason));
 }
 

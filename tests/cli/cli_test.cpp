@@ -292,6 +292,9 @@ TEST_F(Cli, UsageErrorsExitWithTwo) {
         EXPECT_EQ(r.exit_code, 2) << r.err;
         EXPECT_EQ(r.err.rfind("edist: ", 0), 0u) << r.err;
     }
+    // The word it did not know is named.
+    EXPECT_EQ(edist({"no-such-command"}).err, "edist: unknown command 'no-such-command' (see --help)\n");
+    EXPECT_EQ(edist({"--no-such-option"}).err, "edist: unknown option '--no-such-option' (see --help)\n");
 }
 
 TEST_F(Cli, DemoWithoutErlShowsEveryKindOfTerm) {

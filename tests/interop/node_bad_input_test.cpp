@@ -226,6 +226,7 @@ TEST_F(NodeBadInput, GarbageBeforeTheHandshakeIsClosedAndLogged) {
         auto line = cpp().log.wait_for(c.log, 5s);
         ASSERT_TRUE(line) << cpp().log.text();
         EXPECT_NE(line->find("handshake"), std::string::npos) << *line;
+        EXPECT_NE(line->find("(reason: "), std::string::npos) << "the Erlang reason too: " << *line;
         EXPECT_LT(line->size(), 1000u) << "log lines should quote garbage briefly";
         expect_still_serves_erl(round++);
     }
