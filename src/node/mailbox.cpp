@@ -58,7 +58,7 @@ void Mailbox::async_receive(std::function<void(std::optional<Term>)> handler, st
     std::uint64_t id = ++p->wait_seq;
     std::shared_ptr<asio::steady_timer> timer;
     if (timeout != infinity) {
-        timer = std::make_shared<asio::steady_timer>(io, timeout);
+        timer = std::make_shared<asio::steady_timer>(io, detail::deadline_after(timeout));
         timer->async_wait([p, id](const std::error_code& ec) {
             if (ec) return;
             std::unique_lock l(p->mutex);

@@ -1,5 +1,6 @@
 // Signals to a process (messages, exits, links, monitors) and the coroutine scheduling of
 // process bodies.
+#include "node/deadline.hpp"
 #include "node/process.hpp"
 #include "node/connection.hpp"
 #include "node/node_impl.hpp"
@@ -348,7 +349,7 @@ bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
     std::uint64_t seq = ++p.wait_seq;
     if (timeout_ != infinity) {
         if (!p.co_timer) p.co_timer = std::make_unique<asio::steady_timer>(p.node.io_context());
-        p.co_timer->expires_after(timeout_);
+        p.co_timer->expires_at(detail::deadline_after(timeout_)); // saturates, unlike expires_after
         p.co_timer->async_wait([keep = p.shared_from_this(), seq](const std::error_code& ec) {
             if (ec) return;
             std::unique_lock l(keep->mutex);

@@ -69,6 +69,33 @@ TEST(Process, ReceiveTimesOutWithNothing) {
     node->stop();
 }
 
+// Thousands of years: past what steady_clock::now() + timeout can hold in nanoseconds.
+constexpr auto very_long = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::hours(24 * 365 * 1000));
+
+TEST(Process, ReceiveWithATimeoutTooLongToAddWaitsForTheMessage) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    Pid p = node->spawn([reply_to = box.pid()](Self self) -> Task<> {
+                    self.send(reply_to, atom("waiting"));
+                    auto m = co_await self.receive(very_long);
+                    self.send(reply_to, m ? *m : Term(atom("timeout")));
+                }).value();
+    ASSERT_EQ(box.receive(5s), Term(atom("waiting")));
+    box.send(p, atom("ping"));
+    EXPECT_EQ(box.receive(5s), Term(atom("ping"))) << "an overflowed deadline times out at once";
+
+    // The blocking and the asynchronous mailbox receives too.
+    auto waiting = node->make_mailbox().value();
+    std::thread t([&] { box.send(box.pid(), waiting.receive(very_long).value_or(atom("timeout"))); });
+    box.send(waiting.pid(), atom("pong"));
+    EXPECT_EQ(box.receive(5s), Term(atom("pong")));
+    t.join();
+    waiting.async_receive([&](std::optional<Term> m) { box.send(box.pid(), m.value_or(atom("timeout"))); }, very_long);
+    box.send(waiting.pid(), atom("async"));
+    EXPECT_EQ(box.receive(5s), Term(atom("async")));
+    node->stop();
+}
+
 TEST(Process, TrappingParentGetsExitOfCrashedLinkedChild) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
