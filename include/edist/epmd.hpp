@@ -119,8 +119,10 @@ private:
 Result<Registration> register_node(const NodeInfo& node, const ClientOptions& opts = {});
 // std::nullopt when the name is not registered there (epmd answered PORT2_RESP with an error).
 Result<std::optional<NodeInfo>> port_please(std::string_view name, const ClientOptions& opts = {});
-// Registered names, in the order epmd lists them. Fails with `address` if the epmd reports a
-// port other than opts.port (erl_epmd's check, so a proxy cannot pose as another epmd).
+// Registered names, in the order epmd lists them (empty: none registered). Fails with `closed`
+// if the connection ends without a reply (every epmd sends at least its port), and with
+// `address` if the epmd reports a port other than opts.port (erl_epmd's check, so a proxy
+// cannot pose as another epmd; `edist epmd -names`, like OTP's epmd executable, does not check).
 Result<std::vector<NameEntry>> names(const ClientOptions& opts = {});
 Result<DumpResult> dump(const ClientOptions& opts = {});
 // true: "OK" (epmd exits); false: "NO" (names are registered and epmd is not relaxed).
@@ -147,15 +149,17 @@ void async_stop(asio::io_context& io, std::string_view name, const ClientOptions
 // -delay_accept, -delay_write, -d).
 struct ServerOptions {
     std::uint16_t port = default_epmd_port();  // 0: let the OS pick (see Server::port())
-    // Listen addresses. Empty: all IPv4 and IPv6 addresses. Otherwise these plus loopback,
-    // as OTP's epmd does with -address / ERL_EPMD_ADDRESS.
+    // Listen addresses. Empty: all IPv4 and IPv6 addresses. Otherwise these plus 127.0.0.1 and
+    // ::1, as OTP's epmd does with -address / ERL_EPMD_ADDRESS (other loopback addresses such
+    // as 127.0.0.2 are listened on as listed).
     std::vector<std::string> addresses;
     bool relaxed_command_check = false;        // allow KILL with live names, and STOP
     std::chrono::seconds packet_timeout{60};   // idle limit for non-registration connections
     std::chrono::seconds delay_accept{0};      // test aids: simulate a busy server
     std::chrono::seconds delay_write{0};
     // Log levels as OTP's epmd: 0 errors, 1 requests, 2 connections. Lines of level ≤ debug
-    // go to `log`; without a `log`, to stderr when debug > 0, else nowhere.
+    // go to `log` (so level 0 always does); without a `log`, to stderr when debug > 0, else
+    // nowhere. `edist epmd` passes a log that prints as OTP's epmd in the foreground.
     int debug = 0;
     std::size_t max_connections = 4096;        // beyond it the oldest idle request is dropped
     std::function<void(std::string_view line)> log;

@@ -251,7 +251,13 @@ void async_names(asio::io_context& io, const ClientOptions& opts,
         [asked](std::span<const std::uint8_t> in,
                 bool eof) -> std::optional<Result<std::vector<NameEntry>>> {
             if (!eof) return std::nullopt;
-            if (in.empty()) return Result<std::vector<NameEntry>>(std::vector<NameEntry>{});
+            // Every epmd answers NAMES with at least its port; a connection closed without
+            // one is no reply (an empty list is the port alone).
+            if (in.empty())
+                return Result<std::vector<NameEntry>>(
+                    Error(Atom("closed"), fmt::format("epmd on port {} closed the connection "
+                                                      "without answering NAMES_REQ",
+                                                      asked)));
             std::uint32_t port = 0;
             auto r = protocol::parse_names(in, port);
             if (r && port != asked)
