@@ -6,6 +6,7 @@
 #include <asio.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -110,7 +111,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 auto addr = asio::ip::make_address(a, ec);
                 if (ec)
                     return Error(Atom("einval"), fmt::format("cannot parse IP address \"{}\"", a));
-                if (!addr.is_loopback()) binds.emplace_back(addr, true);
+                // Only the two loopback addresses bound above are skipped: 127.0.0.2 or
+                // 127.0.1.1 are listened on as given, as OTP's epmd does.
+                if (addr == asio::ip::address(asio::ip::address_v4::loopback()) ||
+                    addr == asio::ip::address(asio::ip::address_v6::loopback()))
+                    continue;
+                if (std::find(binds.begin(), binds.end(), std::pair{addr, true}) != binds.end())
+                    continue;
+                binds.emplace_back(addr, true);
             }
         }
         std::uint16_t want = opts.port;
