@@ -212,12 +212,12 @@ RequestParser::Event RequestParser::feed(std::span<const std::uint8_t> bytes) {
     std::size_t len = get16(buf_.data());
     if (len == 0 || len > MAX_REQUEST_BODY) {
         finished_ = true;
-        return err("badarg", fmt::format("invalid epmd packet size {}", len));
+        return err("badarg", fmt::format("invalid packet size ({})", len));  // OTP's words
     }
     if (buf_.size() > len + 2) {
         // OTP's epmd hangs up when more than the announced packet arrives with it.
         finished_ = true;
-        return err("badarg", fmt::format("got {} bytes in an epmd packet of {}", buf_.size() - 2,
+        return err("badarg", fmt::format("got {} bytes in packet, expected {}", buf_.size() - 2,
                                          len));
     }
     if (buf_.size() < len + 2) return NeedMore{};

@@ -84,7 +84,7 @@ ServerCore::Actions ServerCore::receive(ConnId id, std::span<const std::uint8_t>
     auto ev = c.parser.feed(bytes);
     if (std::holds_alternative<protocol::RequestParser::NeedMore>(ev)) return out;
     if (auto* e = std::get_if<Error>(&ev)) {
-        log(0, fmt::format("fd {}: {}", id, e->what()));
+        log(0, e->what());  // as OTP's epmd words it, without the descriptor
         forget(id, out);
         return out;
     }
@@ -241,7 +241,12 @@ void ServerCore::forget(ConnId id, Actions& out) {
 
 ServerCore::Actions ServerCore::closed(ConnId id) {
     Actions out;
-    if (conns_.count(id) == 0) return out;
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return out;
+    const auto& parser = it->second.parser;
+    if (!it->second.keep && !parser.finished() && parser.buffered() > 0)
+        log(0, fmt::format("got partial packet only on file descriptor {} ({})", id,
+                           parser.buffered()));
     unregister_conn(id);
     conns_.erase(id);
     log(2, fmt::format("peer closed fd {}", id));
