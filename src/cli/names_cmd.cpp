@@ -10,15 +10,14 @@
 #include <memory>
 
 namespace edist::cli {
+namespace {
 
-// Shared with epmd_cmd.cpp: OTP's `epmd -names` text for a NAMES reply.
+// OTP's `epmd -names` text for a NAMES reply.
 std::string format_epmd_names(std::uint16_t port, const std::vector<epmd::NameEntry>& names) {
     std::string out = fmt::format("epmd: up and running on port {} with data:\n", port);
     for (const auto& n : names) out += fmt::format("name {} at port {}\n", n.name, n.port);
     return out;
 }
-
-namespace {
 
 struct NamesOptions {
     std::string host = "localhost";
