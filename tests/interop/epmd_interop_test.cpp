@@ -12,7 +12,10 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <filesystem>
+#include <fstream>
 #include <poll.h>
+#include <sstream>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <thread>
@@ -468,4 +471,367 @@ TEST(EpmdInteropOurServer, IdleRequestConnectionsAreClosedAfterPacketTimeout) {
     EXPECT_EQ(ec, asio::error::eof);
     EXPECT_GE(Clock::now() - t0, 900ms);
     EXPECT_LT(Clock::now() - t0, 10s);
+}
+
+// --- (d) `edist epmd` against OTP's `epmd` executable ----------------------------------------------
+//
+// The same command line run as OTP's epmd and as `edist epmd`, against the same server (a real
+// epmd or a scripted listener), must print the same bytes on the same streams and exit alike.
+
+namespace {
+
+std::string edist_binary() { return std::string(EDIST_BINARY_DIR) + "/src/cli/edist"; }
+
+struct Ran {
+    int status = -1;  // exit status, 128 + signal, or -1 when it did not end within the limit
+    std::string out, err;
+    friend bool operator==(const Ran&, const Ran&) = default;
+    friend std::ostream& operator<<(std::ostream& os, const Ran& r) {
+        return os << "status " << r.status << ", stdout [" << r.out << "], stderr [" << r.err << "]";
+    }
+};
+
+// Runs argv to its end with stdout and stderr captured apart. `extra_fd`, when ≥ 0, is passed
+// on as descriptor 5 (something a daemon must not keep).
+Ran run_argv(std::vector<std::string> argv, int extra_fd = -1, std::chrono::milliseconds limit = 30s) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    if (extra_fd >= 0) posix_spawn_file_actions_adddup2(&fa, extra_fd, 5);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    close(err[1]);
+    Ran r;
+    if (rc != 0) {
+        close(out[0]);
+        close(err[0]);
+        throw std::runtime_error("cannot start " + argv[0]);
+    }
+    // Until both streams end (a daemon that kept them would hold this up to `limit`).
+    auto deadline = Clock::now() + limit;
+    pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    std::string* into[2] = {&r.out, &r.err};
+    int open_streams = 2;
+    while (open_streams > 0 && Clock::now() < deadline) {
+        int ms = static_cast<int>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+        if (poll(p, 2, std::max(ms, 1)) <= 0) continue;
+        for (int i = 0; i < 2; ++i) {
+            if (p[i].fd < 0 || p[i].revents == 0) continue;
+            char buf[4096];
+            ssize_t n = read(p[i].fd, buf, sizeof buf);
+            if (n > 0) {
+                into[i]->append(buf, static_cast<std::size_t>(n));
+            } else {
+                close(p[i].fd);
+                p[i].fd = -1;
+                --open_streams;
+            }
+        }
+    }
+    for (auto& q : p)
+        if (q.fd >= 0) close(q.fd);
+    if (open_streams > 0) {
+        ::kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        return r;  // status -1
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+// `epmd ARGS...` and `edist epmd ARGS...`.
+Ran otp_epmd(std::vector<std::string> args) {
+    args.insert(args.begin(), "epmd");
+    return run_argv(std::move(args));
+}
+Ran edist_epmd(std::vector<std::string> args) {
+    args.insert(args.begin(), {edist_binary(), "epmd"});
+    return run_argv(std::move(args));
+}
+
+// A listener on 127.0.0.1 that answers every connection with `reply` (after the request has
+// arrived) and closes it: a scripted stand-in for an epmd.
+class ScriptedEpmd {
+public:
+    explicit ScriptedEpmd(std::string reply)
+        : reply_(std::move(reply)),
+          acceptor_(io_, asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
+        port = acceptor_.local_endpoint().port();
+        accept();
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~ScriptedEpmd() {
+        asio::post(io_, [this] { acceptor_.close(); });
+        thread_.join();
+    }
+    std::uint16_t port = 0;
+
+private:
+    void accept() {
+        acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket s) {
+            if (ec) return;
+            auto sock = std::make_shared<asio::ip::tcp::socket>(std::move(s));
+            auto buf = std::make_shared<std::array<char, 4096>>();
+            sock->async_read_some(asio::buffer(*buf), [this, sock, buf](std::error_code, std::size_t) {
+                asio::async_write(*sock, asio::buffer(reply_), [sock](std::error_code, std::size_t) {
+                    std::error_code ignored;
+                    sock->shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+                    sock->close(ignored);
+                });
+            });
+            accept();
+        });
+    }
+    std::string reply_;
+    asio::io_context io_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::thread thread_;
+};
+
+class EpmdCli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (access(edist_binary().c_str(), X_OK) != 0)
+            GTEST_SKIP() << "build edist_cli first: " << edist_binary();
+    }
+};
+
+}  // namespace
+
+TEST_F(EpmdCli, NamesPrintsThePortTheReplyNamesAsOtp) {
+    // Through a port forward the epmd names its own port, not the one asked.
+    using namespace std::string_literals;
+    ScriptedEpmd fwd("\0\0\x04\xd2"s + "name foo at port 5\n");
+    const std::string port = std::to_string(fwd.port);
+    Ran otp = otp_epmd({"-port", port, "-names"});
+    EXPECT_EQ(otp, (Ran{0, "epmd: up and running on port 1234 with data:\nname foo at port 5\n", ""}));
+    EXPECT_EQ(edist_epmd({"-port", port, "-names"}), otp);
+    EXPECT_EQ(edist_epmd({"-port", port, "-dump"}), otp_epmd({"-port", port, "-dump"}));
+}
+
+TEST_F(EpmdCli, AListenerThatDoesNotAnswerIsReportedAsOtp) {
+    ScriptedEpmd silent("");
+    ScriptedEpmd one_byte("N");
+    for (auto* s : {&silent, &one_byte}) {
+        const std::string port = std::to_string(s->port);
+        for (std::vector<std::string> req : {std::vector<std::string>{"-names"}, {"-dump"}, {"-kill"},
+                                             {"-stop", "foo"}, {"-started"}}) {
+            req.insert(req.begin(), {"-port", port});
+            Ran otp = otp_epmd(req);
+            EXPECT_EQ(otp.status, 1) << req.back();
+            EXPECT_EQ(edist_epmd(req), otp) << req.back();
+        }
+    }
+    EXPECT_EQ(otp_epmd({"-port", std::to_string(silent.port), "-names"}).out,
+              "epmd: no response from local epmd\n");
+    // The library tells "no reply" from "no names".
+    auto r = ep::names(at(silent.port));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().reason(), Atom("closed"));
+}
+
+TEST_F(EpmdCli, StartedIsSilentAndTellsWhetherAnEpmdAnswers) {
+    OtpEpmd otp;
+    const std::string port = std::to_string(otp.port);
+    EXPECT_EQ(otp_epmd({"-port", port, "-started"}), (Ran{0, "", ""}));
+    EXPECT_EQ(edist_epmd({"-port", port, "-started"}), (Ran{0, "", ""}));
+    const std::string none = std::to_string(free_port());
+    EXPECT_EQ(otp_epmd({"-port", none, "-started"}), (Ran{1, "", ""}));
+    EXPECT_EQ(edist_epmd({"-port", none, "-started"}), (Ran{1, "", ""}));
+}
+
+TEST_F(EpmdCli, StopSendsAnyNameAndPrintsWhatOtpPrints) {
+    OtpEpmd strict;
+    OtpEpmd relaxed(true);
+    const std::vector<std::string> names = {"foo", std::string(300, 'a'), std::string(1000, 'b'),
+                                            std::string(1001, 'c'), "\xff\xfe", ""};
+    for (auto* e : {&strict, &relaxed}) {
+        const std::string port = std::to_string(e->port);
+        for (const auto& name : names) {
+            Ran otp = otp_epmd({"-port", port, "-stop", name});
+            EXPECT_EQ(edist_epmd({"-port", port, "-stop", name}), otp)
+                << "name of " << name.size() << " bytes, port " << port;
+        }
+    }
+    EXPECT_EQ(edist_epmd({"-port", std::to_string(strict.port), "-stop", "foo"}),
+              (Ran{1, "epmd: local epmd responded with <>\n", ""}));
+    EXPECT_EQ(edist_epmd({"-port", std::to_string(relaxed.port), "-stop", std::string(300, 'a')}),
+              (Ran{0, "NOEXIST\n", ""}));
+    EXPECT_EQ(edist_epmd({"-port", std::to_string(relaxed.port), "-stop", std::string(1001, 'a')}),
+              (Ran{1, "epmd: Name too long!", ""}));
+}
+
+TEST_F(EpmdCli, DumpIsByteForByteOtps) {
+    OtpEpmd otp;
+    auto live = ep::register_node(node("edist_dump_live", 40040), at(otp.port));
+    ASSERT_TRUE(live.ok());
+    {
+        auto gone = ep::register_node(node("edist_dump_old", 40041), at(otp.port));
+        ASSERT_TRUE(gone.ok());
+    }
+    ASSERT_TRUE(names_until(otp.port, [](auto& n) { return !has(n, "edist_dump_old"); }));
+    const std::string port = std::to_string(otp.port);
+    Ran want = otp_epmd({"-port", port, "-dump"});
+    EXPECT_NE(want.out.find(std::string("fd = ") ), std::string::npos) << want;
+    EXPECT_NE(want.out.find('\0'), std::string::npos) << "OTP writes the entries' NULs";
+    EXPECT_EQ(edist_epmd({"-port", port, "-dump"}), want);
+}
+
+TEST_F(EpmdCli, BadNumbersAndOptionsAfterARequestAreUsageErrors) {
+    const std::string port = std::to_string(free_port());
+    for (std::vector<std::string> bad :
+         {std::vector<std::string>{"-port", port, "-packet_timeout", "0"},
+          {"-port", port, "-delay_accept", "0"},
+          {"-port", port, "-delay_write", "0"},
+          {"-port", port, "-names", "-d"},
+          {"-names", "-port", port},
+          {"-port", port, "-kill", "-d"},
+          {"-port", port, "-dump", "-d"},
+          {"-port", port, "-started", "-d"},
+          {"-port", port, "-stop", "foo", "bar"}}) {
+        std::string line;
+        for (auto& a : bad) line += a + " ";
+        EXPECT_EQ(otp_epmd(bad).status, 1) << line;     // OTP: usage, 1
+        EXPECT_EQ(edist_epmd(bad).status, 2) << line;   // edist: usage, 2 (documented)
+    }
+}
+
+namespace {
+
+// A foreground daemon: `argv` started, up once `-started` says so.
+struct Foreground {
+    Foreground(std::vector<std::string> argv, std::uint16_t port) : port(port), child(std::move(argv)) {
+        auto deadline = Clock::now() + 20s;
+        while (Clock::now() < deadline &&
+               run_argv({"epmd", "-port", std::to_string(port), "-started"}).status != 0)
+            std::this_thread::sleep_for(20ms);  // no event for "listening"; bounded poll
+    }
+    std::uint16_t port;
+    Child child;
+};
+
+std::vector<std::string> otp_daemon(std::uint16_t port) {
+    return {"epmd", "-port", std::to_string(port)};
+}
+std::vector<std::string> edist_daemon(std::uint16_t port) {
+    return {edist_binary(), "epmd", "-port", std::to_string(port)};
+}
+
+}  // namespace
+
+TEST_F(EpmdCli, ForegroundDaemonLogsLevelZeroAndDiesBySigtermAsOtp) {
+    std::uint16_t p1 = free_port(), p2 = free_port();
+    Foreground otp(otp_daemon(p1), p1);
+    Foreground ours(edist_daemon(p2), p2);
+    using namespace std::string_literals;
+    for (auto* d : {&otp, &ours}) {
+        EXPECT_EQ(raw_exchange(d->port, "\0\0"s), "");
+        // The line comes when the daemon has seen the packet: read until it is there.
+        std::string said;
+        auto deadline = Clock::now() + 10s;
+        while (said.find("invalid packet size (0)\r\n") == std::string::npos && Clock::now() < deadline)
+            said = d->child.output(100ms);
+        // "epmd: Sun Nov 22 04:50:53 2026: invalid packet size (0)\r\n"
+        EXPECT_TRUE(said.starts_with("epmd: ")) << said;
+        EXPECT_NE(said.find("invalid packet size (0)\r\n"), std::string::npos) << said;
+        auto colon = said.find(": ", 6);
+        ASSERT_NE(colon, std::string::npos) << said;
+        EXPECT_EQ(colon - 6, 24u) << "a ctime() stamp: " << said;
+        ::kill(d->child.pid(), SIGTERM);
+        EXPECT_EQ(d->child.wait(), 128 + SIGTERM) << said;
+    }
+}
+
+TEST_F(EpmdCli, ListensOnOtherLoopbackAddressesGiven) {
+    // OTP's epmd listens on 127.0.0.2 when asked, besides 127.0.0.1 and ::1.
+    ep::ServerOptions o;
+    o.addresses = {"127.0.0.2"};
+    OurEpmd ours(o);
+    auto o2 = at(ours.port);
+    o2.host = "127.0.0.2";
+    auto r = ep::names(o2);
+    EXPECT_TRUE(r.ok()) << r.error().what();
+    EXPECT_TRUE(ep::names(at(ours.port)).ok());
+
+    std::uint16_t p = free_port();
+    Foreground cli({edist_binary(), "epmd", "-port", std::to_string(p), "-address", "127.0.0.2"}, p);
+    auto o3 = at(p);
+    o3.host = "127.0.0.2";
+    auto r3 = ep::names(o3);
+    EXPECT_TRUE(r3.ok()) << r3.error().what();
+}
+
+namespace {
+
+// The `edist epmd -port P -daemon` process, found by its command line; -1 if none.
+pid_t daemon_pid(std::uint16_t port) {
+    const std::string want = std::string("epmd") + '\0' + "-port" + '\0' + std::to_string(port) +
+                             '\0' + "-daemon" + '\0';
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream f(e.path() / "cmdline", std::ios::binary);
+        std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        if (cmdline.starts_with(edist_binary() + '\0') && cmdline.ends_with(want))
+            return static_cast<pid_t>(std::stol(name));
+    }
+    return -1;
+}
+
+}  // namespace
+
+TEST_F(EpmdCli, DaemonDetachesFromEveryInheritedDescriptor) {
+    const std::uint16_t port = free_port();
+    struct KillAtEnd {  // whatever fails below, no daemon is left behind
+        std::uint16_t port;
+        ~KillAtEnd() { edist_epmd({"-port", std::to_string(port), "-kill"}); }
+    } kill_at_end{port};
+    int held[2];
+    ASSERT_EQ(pipe2(held, O_CLOEXEC), 0);
+    Ran started = run_argv({edist_binary(), "epmd", "-port", std::to_string(port), "-daemon"}, held[1]);
+    close(held[1]);
+    EXPECT_EQ(started, (Ran{0, "", ""}));  // stdout and stderr ended: the daemon kept neither
+    // Nor descriptor 5: its reader sees the end of file at once.
+    pollfd pf{held[0], POLLIN, 0};
+    ASSERT_EQ(poll(&pf, 1, 10000), 1);
+    char b;
+    EXPECT_EQ(read(held[0], &b, 1), 0);
+    close(held[0]);
+    EXPECT_EQ(edist_epmd({"-port", std::to_string(port), "-started"}).status, 0);
+    // The daemon itself: not a session leader (it forked twice), in `/`, and holding nothing
+    // but /dev/null on 0-2 and its own sockets, pipes and event descriptors.
+    pid_t daemon = daemon_pid(port);
+    ASSERT_GT(daemon, 0);
+    std::ifstream stat("/proc/" + std::to_string(daemon) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string state;
+    long ppid = 0, pgrp = 0, session = 0;
+    fields >> state >> ppid >> pgrp >> session;
+    EXPECT_NE(session, daemon);
+    EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(daemon) + "/cwd"), "/");
+    for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(daemon) + "/fd")) {
+        const int n = std::stoi(fd.path().filename().string());
+        const std::string to = std::filesystem::read_symlink(fd.path()).string();
+        if (n <= 2)
+            EXPECT_EQ(to, "/dev/null") << n;
+        else
+            EXPECT_TRUE(to.starts_with("socket:") || to.starts_with("anon_inode:") ||
+                        to.starts_with("pipe:"))
+                << n << " -> " << to;
+    }
+    EXPECT_EQ(edist_epmd({"-port", std::to_string(port), "-kill"}), (Ran{0, "Killed\n", ""}));
 }
