@@ -152,6 +152,7 @@ Result<Bytes> encode_request(const Request& req) {
     return out;
 }
 
+// The error texts are the lines OTP's epmd logs at level 0 for the same packets.
 Result<Request> decode_request_body(std::span<const std::uint8_t> body) {
     if (body.empty()) return err("badarg", "empty epmd request");
     const std::uint8_t op = body[0];
@@ -161,7 +162,7 @@ Result<Request> decode_request_body(std::span<const std::uint8_t> body) {
         // opcode, port, type, protocol, high, low, nlen (11 bytes), name, elen (2), extra.
         // OTP requires more than 13 bytes, so some name or extra byte must be present.
         if (bsize <= 13)
-            return err("badarg", fmt::format("ALIVE2_REQ too small ({} bytes)", bsize));
+            return err("badarg", fmt::format("packet to small for request ALIVE2_REQ ({})", bsize));
         NodeInfo n;
         n.port = get16(&body[1]);
         n.node_type = body[3];
@@ -169,12 +170,12 @@ Result<Request> decode_request_body(std::span<const std::uint8_t> body) {
         n.highest_version = get16(&body[5]);
         n.lowest_version = get16(&body[7]);
         std::size_t nlen = get16(&body[9]);
-        if (nlen + 13 > bsize) return err("badarg", "ALIVE2_REQ node name length past the end");
+        if (nlen + 13 > bsize) return err("badarg", "Node name size error in ALIVE2_REQ");
         std::size_t elen = get16(&body[11 + nlen]);
-        if (elen + nlen + 13 > bsize) return err("badarg", "ALIVE2_REQ extra length past the end");
+        if (elen + nlen + 13 > bsize) return err("badarg", "Extra info size error in ALIVE2_REQ");
         n.name.assign(reinterpret_cast<const char*>(&body[11]), nlen);
         if (n.name.find('\0') != std::string::npos)
-            return err("badarg", "ALIVE2_REQ node name contains NUL");
+            return err("badarg", "node name contains ascii 0 in ALIVE2_REQ");
         n.extra.assign(reinterpret_cast<const char*>(&body[13 + nlen]), elen);
         return Request{Alive2Req{std::move(n)}};
     }
@@ -183,22 +184,23 @@ Result<Request> decode_request_body(std::span<const std::uint8_t> body) {
         std::string_view rest = as_text(body.subspan(1));
         if (op == STOP_REQ) {
             // OTP compares the body as a C string: the name ends at the first NUL.
-            if (rest.empty()) return err("badarg", "STOP_REQ without a name");
+            if (rest.empty()) return err("badarg", "packet too small for request STOP_REQ (1)");
             return Request{StopReq{std::string(rest.substr(0, rest.find('\0')))}};
         }
         if (!rest.empty() && rest.back() == '\0') rest.remove_suffix(1);  // one NUL tolerated
-        if (rest.empty()) return err("badarg", "PORT_PLEASE2_REQ without a name");
+        if (rest.empty())
+            return err("badarg", fmt::format("packet too small for request PORT2_REQ ({})", rest.size() + 1));
         if (rest.find('\0') != std::string_view::npos)
-            return err("badarg", "PORT_PLEASE2_REQ node name contains NUL");
+            return err("badarg", "node name contains ascii 0 in PORT2_REQ");
         if (!name_chars_ok(rest))
-            return err("badarg", "PORT_PLEASE2_REQ node name is not 1..255 UTF-8 characters");
+            return err("badarg", "invalid node name in PORT2_REQ");  // not 1..255 UTF-8 characters
         return Request{PortPlease2Req{std::string(rest)}};
     }
     case NAMES_REQ: return Request{NamesReq{}};
     case DUMP_REQ: return Request{DumpReq{}};
     case KILL_REQ: return Request{KillReq{}};
     default:
-        return err("badarg", fmt::format("unknown epmd request opcode {}", op));
+        return err("badarg", "got garbage ");  // an unknown opcode, in OTP's words (and space)
     }
 }
 

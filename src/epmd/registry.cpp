@@ -23,8 +23,8 @@ ServerCore::Action close_conn(ServerCore::ConnId id) {
 }
 
 std::string_view request_name(const protocol::Request& r) {
-    static constexpr std::string_view names[] = {"ALIVE2_REQ", "PORT_PLEASE2_REQ", "NAMES_REQ",
-                                                 "DUMP_REQ",   "KILL_REQ",         "STOP_REQ"};
+    static constexpr std::string_view names[] = {"ALIVE2_REQ", "PORT2_REQ", "NAMES_REQ",
+                                                 "DUMP_REQ",   "KILL_REQ",  "STOP_REQ"};
     return names[r.index()];
 }
 
@@ -89,7 +89,7 @@ ServerCore::Actions ServerCore::receive(ConnId id, std::span<const std::uint8_t>
         return out;
     }
     const auto& req = std::get<protocol::Request>(ev);
-    log(1, fmt::format("** got {} on fd {}", request_name(req), id));
+    log(1, fmt::format("** got {}", request_name(req)));
     handle(id, c, req, now, out);
     // Everything but a registration (or a KILL that ended the server) closes after its reply.
     auto again = conns_.find(id);
@@ -102,7 +102,7 @@ void ServerCore::handle(ConnId id, Connection& c, const protocol::Request& req, 
     // ALIVE2, DUMP, KILL and STOP are for local peers only; others get no answer at all.
     if (!c.local_peer && !std::holds_alternative<protocol::PortPlease2Req>(req) &&
         !std::holds_alternative<protocol::NamesReq>(req)) {
-        log(0, fmt::format("{} from non-local address on fd {}", request_name(req), id));
+        log(0, fmt::format("{} from non local address", request_name(req)));
         return;
     }
     std::visit(
@@ -138,16 +138,16 @@ void ServerCore::handle(ConnId id, Connection& c, const protocol::Request& req, 
                 out.push_back(write_to(id, std::move(reply)));
             } else if constexpr (std::is_same_v<T, protocol::KillReq>) {
                 if (!opts_.relaxed_command_check && !reg_.empty()) {
-                    log(0, "disallowed KILL_REQ, live nodes");
+                    log(0, "Disallowed KILL_REQ, live nodes");
                     out.push_back(write_to(id, std::string_view("NO")));
                     return;
                 }
-                log(0, "got KILL_REQ - terminating");
+                log(0, "got KILL_REQ - terminates normal");
                 out.push_back(write_to(id, std::string_view("OK")));
                 out.push_back({Action::Kind::exit, id, {}});
             } else if constexpr (std::is_same_v<T, protocol::StopReq>) {
                 if (!opts_.relaxed_command_check) {
-                    log(0, "disallowed STOP_REQ, no relaxed_command_check");
+                    log(0, "Disallowed STOP_REQ, no relaxed_command_check");
                     return;
                 }
                 auto held = unregister_name(r.name);
