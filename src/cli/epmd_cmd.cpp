@@ -349,7 +349,14 @@ int serve(const EpmdArgs& a, const std::function<void(const std::string&, bool i
     }
     ready({}, false);
     int signalled = 0;
-    asio::signal_set signals(io, SIGINT, SIGTERM);
+    // A signal that came in ignored stays ignored (a background job's SIGINT), as for OTP's
+    // epmd, which keeps the default dispositions.
+    asio::signal_set signals(io);
+    for (int sig : {SIGINT, SIGTERM}) {
+        struct sigaction was {};
+        if (::sigaction(sig, nullptr, &was) == 0 && was.sa_handler == SIG_IGN) continue;
+        signals.add(sig);
+    }
     signals.async_wait([&](const std::error_code& ec, int sig) {
         if (ec) return;
         signalled = sig;
