@@ -6,6 +6,8 @@
 #include <edist/epmd.hpp>
 
 #include <asio.hpp>
+
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -736,22 +738,42 @@ TEST_F(EpmdCli, ForegroundDaemonLogsLevelZeroAndDiesBySigtermAsOtp) {
     Foreground otp(otp_daemon(p1), p1);
     Foreground ours(edist_daemon(p2), p2);
     using namespace std::string_literals;
+    // Packets each daemon drops with a level-0 line, in OTP's words.
+    const std::vector<std::string> packets = {
+        "\0\1Z"s,                                   // got garbage
+        "\0\0"s,                                    // invalid packet size (0)
+        "\0\1z"s,                                   // PORT2_REQ without a name
+        "\0\x0bx\0\1M\0\0\6\0\5\0\0"s + "\0\0\0"s,  // more than announced
+        "\0\x0bx\0\1M\0\0\6\0\5\0\0"s,              // ALIVE2_REQ too small
+    };
+    std::vector<std::string> logged[2];
+    int i = 0;
     for (auto* d : {&otp, &ours}) {
-        EXPECT_EQ(raw_exchange(d->port, "\0\0"s), "");
-        // The line comes when the daemon has seen the packet: read until it is there.
+        for (const auto& p : packets) EXPECT_EQ(raw_exchange(d->port, p), "");
+        // The lines come when the daemon has seen the packets: read until all are there.
         std::string said;
+        auto lines = [&] { return static_cast<std::size_t>(std::count(said.begin(), said.end(), '\n')); };
         auto deadline = Clock::now() + 10s;
-        while (said.find("invalid packet size (0)\r\n") == std::string::npos && Clock::now() < deadline)
-            said = d->child.output(100ms);
-        // "epmd: Sun Nov 22 04:50:53 2026: invalid packet size (0)\r\n"
-        EXPECT_TRUE(said.starts_with("epmd: ")) << said;
-        EXPECT_NE(said.find("invalid packet size (0)\r\n"), std::string::npos) << said;
-        auto colon = said.find(": ", 6);
-        ASSERT_NE(colon, std::string::npos) << said;
-        EXPECT_EQ(colon - 6, 24u) << "a ctime() stamp: " << said;
+        while (lines() < packets.size() && Clock::now() < deadline) said = d->child.output(100ms);
+        // "epmd: Sun Nov 22 04:50:53 2026: invalid packet size (0)\r\n": the text after the
+        // ctime() stamp is compared.
+        std::size_t at = 0;
+        while (at < said.size()) {
+            std::size_t nl = said.find("\r\n", at);
+            ASSERT_NE(nl, std::string::npos) << said;
+            std::string line = said.substr(at, nl - at);
+            at = nl + 2;
+            ASSERT_TRUE(line.starts_with("epmd: ")) << line;
+            ASSERT_GT(line.size(), 6u + 24 + 2) << line;
+            EXPECT_EQ(line.substr(6 + 24, 2), ": ") << "a ctime() stamp: " << line;
+            logged[i].push_back(line.substr(6 + 24 + 2));
+        }
         ::kill(d->child.pid(), SIGTERM);
         EXPECT_EQ(d->child.wait(), 128 + SIGTERM) << said;
+        ++i;
     }
+    EXPECT_EQ(logged[0].size(), packets.size());
+    EXPECT_EQ(logged[1], logged[0]);
 }
 
 TEST_F(EpmdCli, ListensOnOtherLoopbackAddressesGiven) {
