@@ -175,8 +175,16 @@ void ServerCore::alive2(ConnId id, Connection& c, const NodeInfo& info, Now now,
 
 std::optional<ServerCore::Node> ServerCore::register_node(ConnId id, const NodeInfo& info,
                                                           Now now) {
-    if (auto e = protocol::check_alive2(info)) {
-        log(0, fmt::format("ALIVE2_REQ refused: {}", e->what()));
+    if (protocol::check_alive2(info)) {
+        // Logged in OTP's words (names and extra printed as C strings).
+        const int chars = protocol::utf8_length(info.name);
+        auto c_str = [](const std::string& s) { return std::string_view(s).substr(0, s.find('\0')); };
+        if (info.name.size() > protocol::MAXSYMLEN || chars > static_cast<int>(protocol::MAX_NAME_CHARS))
+            log(0, fmt::format("node name is too long ({}) {}", info.name.size(), info.name));
+        else if (chars < 0)
+            log(0, "invalid node name encoding");
+        else
+            log(0, fmt::format("extra data is too long ({}) {}", info.extra.size(), c_str(info.extra)));
         return std::nullopt;
     }
     for (const Node& n : reg_)
