@@ -746,15 +746,42 @@ TEST_F(EpmdCli, ForegroundDaemonLogsLevelZeroAndDiesBySigtermAsOtp) {
         "\0\x0bx\0\1M\0\0\6\0\5\0\0"s + "\0\0\0"s,  // more than announced
         "\0\x0bx\0\1M\0\0\6\0\5\0\0"s,              // ALIVE2_REQ too small
     };
+    // Registrations refused (answered, the connection then closed by us).
+    auto alive2 = [](const std::string& name, const std::string& extra) {
+        std::string body = "x\x9c\x40M\0\0\6\0\5"s;
+        body += static_cast<char>(name.size() >> 8);
+        body += static_cast<char>(name.size() & 0xff);
+        body += name;
+        body += static_cast<char>(extra.size() >> 8);
+        body += static_cast<char>(extra.size() & 0xff);
+        body += extra;
+        return std::string{static_cast<char>(body.size() >> 8), static_cast<char>(body.size() & 0xff)} + body;
+    };
+    const std::vector<std::string> refused = {
+        alive2("\xff\xfe", ""),                          // invalid node name encoding
+        alive2(std::string(256, 'n'), ""),               // node name is too long (256) nnn...
+        alive2("edist_extra", std::string(1021, 'E')),  // extra data is too long (1021) EEE...
+    };
+    const std::size_t expected = packets.size() + refused.size();
     std::vector<std::string> logged[2];
     int i = 0;
     for (auto* d : {&otp, &ours}) {
         for (const auto& p : packets) EXPECT_EQ(raw_exchange(d->port, p), "");
+        for (const auto& p : refused) {
+            asio::io_context io;
+            asio::ip::tcp::socket sock(io);
+            sock.connect({asio::ip::address_v4::loopback(), d->port});
+            asio::write(sock, asio::buffer(p));
+            std::array<char, 6> reply{};
+            asio::read(sock, asio::buffer(reply));  // 'v', 1 (refused), creation 99
+            EXPECT_EQ(reply[0], 'v');
+            EXPECT_EQ(reply[1], 1);
+        }
         // The lines come when the daemon has seen the packets: read until all are there.
         std::string said;
         auto lines = [&] { return static_cast<std::size_t>(std::count(said.begin(), said.end(), '\n')); };
         auto deadline = Clock::now() + 10s;
-        while (lines() < packets.size() && Clock::now() < deadline) said = d->child.output(100ms);
+        while (lines() < expected && Clock::now() < deadline) said = d->child.output(100ms);
         // "epmd: Sun Nov 22 04:50:53 2026: invalid packet size (0)\r\n": the text after the
         // ctime() stamp is compared.
         std::size_t at = 0;
@@ -772,7 +799,7 @@ TEST_F(EpmdCli, ForegroundDaemonLogsLevelZeroAndDiesBySigtermAsOtp) {
         EXPECT_EQ(d->child.wait(), 128 + SIGTERM) << said;
         ++i;
     }
-    EXPECT_EQ(logged[0].size(), packets.size());
+    EXPECT_EQ(logged[0].size(), expected);
     EXPECT_EQ(logged[1], logged[0]);
 }
 
