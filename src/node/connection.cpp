@@ -366,6 +366,10 @@ void Connection::handshake_progress() {
             went_up(std::move(*done));
             return;
         } else if (auto* failed = std::get_if<handshake::Failed>(&*ev)) {
+            if (outgoing_ && failed->error.reason() == atom("nok")) {
+                lose_simultaneous_connect();
+                return;
+            }
             fail(failed->error.reason(), std::string("handshake with ") +
                                              (peer_ == Atom() ? std::string("an incoming peer") : std::string(peer_.name())) +
                                              " failed: " + failed->error.what());
@@ -373,6 +377,28 @@ void Connection::handshake_progress() {
         }
     }
     arm_handshake_timer();
+}
+
+// Our attempt lost a simultaneous connect: the peer answered nok because its own attempt to
+// us wins. As OTP's dist_util does ("wait to be killed"), this connection stays the node's
+// pending one for the peer, keeping every signal queued for it, until that attempt arrives
+// and takes them over (ok_simultaneous in handshake_progress, which then closes this one
+// quietly). Only if it does not come within net_setuptime is the peer unreachable.
+void Connection::lose_simultaneous_connect() {
+    lost_simultaneous_ = true;
+    node_.log(LogLevel::info, "simultaneous connect with " + std::string(peer_.name()) +
+                                  ": its attempt wins (nok); waiting for it");
+    {
+        std::lock_guard lock(node_.conns_mutex);
+        node_.nok_nodes.insert(peer_.index());
+    }
+    if (stream_) stream_->close(); // the read that fails now is ignored (on_read)
+    handshake_timer_.expires_after(node_.options.net_setuptime);
+    handshake_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
+        if (ec) return;
+        self->fail(atom("nok"), "simultaneous connect with " + std::string(self->peer_.name()) +
+                                    ": its attempt won (nok) but did not arrive within net_setuptime");
+    });
 }
 
 void Connection::went_up(handshake::Completed done) {
@@ -449,7 +475,7 @@ void Connection::read() {
 }
 
 void Connection::on_read(const std::error_code& ec, std::size_t n) {
-    if (is_closed()) return;
+    if (is_closed() || lost_simultaneous_) return;
     if (ec) {
         if (hs_ && !hs_->done()) {
             hs_->receive_eof(handshake::Clock::now());

@@ -66,6 +66,7 @@ private:
     bool on_node_thread() const;
     void arm_tick();
     void fail(Term reason, std::string why);
+    void lose_simultaneous_connect();
     handshake::Config handshake_config() const;
 
     Node::Impl& node_;
@@ -75,6 +76,7 @@ private:
     asio::steady_timer handshake_timer_;
     asio::steady_timer tick_timer_;
     bool outgoing_ = false;
+    bool lost_simultaneous_ = false; // strand-only: answered nok, waiting for the peer's attempt
 
     mutable std::mutex mutex_;
     State state_ = State::connecting;

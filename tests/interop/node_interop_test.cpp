@@ -375,6 +375,56 @@ TEST_F(NodeInterop, WrongCookieIsRefusedOnBothSidesWithAClearLogLine) {
     EXPECT_EQ(erl.eval("nodes(connected)"), "[]");
 }
 
+// --- simultaneous connects -----------------------------------------------------------------------
+
+// Both nodes dial each other at the same moment, round after round. erl's name sorts above
+// ours, so when the attempts cross, erl answers ours nok and its own wins: OTP keeps what was
+// queued on the losing attempt for the winning one, and so must we. Nothing sent is lost.
+TEST_F(NodeInterop, SimultaneousConnectsLoseNoMessageWhicheverAttemptWins) {
+    ErlNode erl(erl_options("zz_sim"));
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(cpp_name("aa_sim"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    const std::string us(cpp->name().name());
+    auto box = cpp->make_mailbox("simbox");
+    ASSERT_TRUE(box.ok());
+    // erl's sink answers {has, M, From} with yes once M has come (waiting up to 10 s), else no.
+    ASSERT_EQ(erl.eval("register(sim_sink, spawn(fun() -> (fun L() -> receive {has, M, P} -> "
+                       "receive M -> P ! yes after 10000 -> P ! no end, L() end end)() end)), ok"),
+              "ok");
+    NodeEvents events(*cpp);
+    const int rounds = 20;
+    for (int i = 0; i < rounds; ++i) {
+        SCOPED_TRACE("round " + std::to_string(i));
+        // Not connected: both sides have seen the last connection go.
+        ASSERT_TRUE(cpp->nodes().empty());
+        // A moment both sides act at, far enough ahead for erl to have read the command.
+        const auto at = std::chrono::system_clock::now() + 150ms;
+        const auto at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+        const std::string n = std::to_string(i);
+        ASSERT_EQ(erl.eval("spawn(fun() -> receive after max(0, " + std::to_string(at_ms) +
+                           " - os:system_time(millisecond)) -> ok end, {simbox, '" + us + "'} ! {from_erl, " + n +
+                           "} end), ok"),
+                  "ok");
+        std::this_thread::sleep_until(at);
+        box->send(atom("sim_sink"), erl.name(), tuple(atom("from_cpp"), i));
+
+        EXPECT_TRUE(box->receive([&](const Term& t) { return t == tuple(atom("from_erl"), i); }, 10s))
+            << cpp.log.text();
+        EXPECT_EQ(erl.eval("sim_sink ! {has, {from_cpp, " + n + "}, self()}, receive R -> R after 15000 -> none end", 20s),
+                  "yes")
+            << cpp.log.text();
+        EXPECT_TRUE(events.wait(NodeEvent::Kind::nodeup, erl.name(), 5s));
+
+        cpp->disconnect(erl.name());
+        ASSERT_TRUE(events.wait(NodeEvent::Kind::nodedown, erl.name(), 5s));
+        ASSERT_TRUE(erl.process().wait_count("NODEDOWN " + us, static_cast<std::size_t>(i) + 1, 10s))
+            << erl.transcript();
+    }
+    // The attempts did cross (else this test proved nothing about them).
+    EXPECT_GT(cpp.log.count("simultaneous connect"), 0u) << cpp.log.text();
+}
+
 // --- epmd -----------------------------------------------------------------------------------------
 
 TEST_F(NodeInterop, CppNodeRegistersWithOtpEpmdAndEpmdNamesListsIt) {
