@@ -74,6 +74,12 @@ struct Node::Impl {
     std::unordered_map<std::uint32_t, std::shared_ptr<Connection>> conns;
     std::condition_variable_any conns_cv; // a connection came up or ended
     std::unordered_set<std::uint32_t> nok_nodes; // our attempt got nok: the peer's is coming
+    struct Orphan {
+        Atom node;
+        Term reason;
+    };
+    std::mutex orphans_mutex;
+    std::map<Term, Orphan> orphans; // by request ref; until the reply or the node goes down
 
     std::mutex monitors_mutex;
     std::map<std::uint64_t, std::function<void(const NodeEvent&)>> node_monitors;
@@ -107,6 +113,11 @@ struct Node::Impl {
     bool demonitor(const std::shared_ptr<detail::Process>& self, const Ref& ref, bool flush);
     // Links and monitors across a lost connection end with noconnection.
     void node_down(Atom node);
+    // A linked remote spawn whose requester finished (`reason`) or abandoned it (abandoned)
+    // before the reply: the child it starts is sent that exit, as OTP's runtime does.
+    void orphan_spawn(const detail::PendingSpawn& s, const Term& reason);
+    // A SPAWN_REPLY nobody waits for: exits the child of an orphaned linked spawn.
+    void orphan_spawn_replied(const dist::SpawnReplySignal& s, Atom peer);
     // SPAWN_REQUEST from a peer (remote spawn, erpc).
     void spawn_request(const dist::SpawnRequestSignal& s, Atom peer);
     // Sends a SPAWN_REQUEST for `self` to the remote `node`; the request's ref is the monitor's

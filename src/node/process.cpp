@@ -219,12 +219,12 @@ void Process::down(const Ref& ref, const Term& item, const Term& reason) {
     deliver(tuple(am::DOWN, ref, am::process, item, reason));
 }
 
-void Process::spawn_replied(const Ref& req, std::uint32_t flags, const Term& result) {
+bool Process::spawn_replied(const Ref& req, std::uint32_t flags, const Term& result) {
     bool error_only = false;
     {
         std::lock_guard lock(mutex);
         auto it = std::find_if(pending_spawns.begin(), pending_spawns.end(), [&](const auto& p) { return p.req == req; });
-        if (it == pending_spawns.end()) return;
+        if (it == pending_spawns.end()) return false;
         error_only = it->error_only;
         pending_spawns.erase(it);
         auto mon = std::find_if(monitors_out.begin(), monitors_out.end(), [&](const MonitorOut& m) { return m.ref == req; });
@@ -240,8 +240,9 @@ void Process::spawn_replied(const Ref& req, std::uint32_t flags, const Term& res
             monitors_out.erase(mon);
         }
     }
-    if (error_only && result.is_pid()) return;
+    if (error_only && result.is_pid()) return true;
     deliver(tuple(am::spawn_reply, req, flags, result));
+    return true;
 }
 
 void Process::finish(Term reason) {
@@ -249,6 +250,7 @@ void Process::finish(Term reason) {
     std::vector<MonitorIn> watchers;
     std::vector<MonitorOut> watching;
     std::vector<AsyncWaiter> waiters;
+    std::vector<PendingSpawn> spawns;
     Atom name;
     {
         std::lock_guard lock(mutex);
@@ -262,6 +264,7 @@ void Process::finish(Term reason) {
         watchers.swap(monitors_in);
         watching.swap(monitors_out);
         waiters.swap(async_waiters);
+        spawns.swap(pending_spawns);
         while (head) {
             MsgNode* n = head;
             head = n->next;
@@ -281,6 +284,8 @@ void Process::finish(Term reason) {
         if (l.unlink_id == 0) im.send_exit(pid, l.peer, reason, true);
     for (const MonitorIn& m : watchers) im.send_down(m.watcher, m.ref, m.as, reason);
     for (const MonitorOut& m : watching) im.cancel_monitor(pid, m);
+    for (const PendingSpawn& s : spawns)
+        if (s.link) im.orphan_spawn(s, reason); // the child, when it comes, gets our exit
     running_ref.reset(); // a coroutine process's last self-reference
 }
 

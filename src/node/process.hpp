@@ -34,6 +34,7 @@ struct PendingSpawn {
     Ref req;
     Atom node;
     bool error_only = false;
+    bool link = false;
 };
 
 struct Link {
@@ -130,7 +131,8 @@ struct Process : std::enable_shared_from_this<Process> {
     void down(const Ref& ref, const Term& item, const Term& reason); // a monitor of ours fired
     // SPAWN_REPLY (or noconnection): sets up the link and monitor the reply confirms before any
     // later signal from the new process is handled, then queues {spawn_reply, Req, Flags, Result}.
-    void spawn_replied(const Ref& req, std::uint32_t flags, const Term& result);
+    // False when `req` is no longer pending (abandoned, or the process has finished).
+    bool spawn_replied(const Ref& req, std::uint32_t flags, const Term& result);
 
     // Ends the process: unregisters it, fires links and monitors. Idempotent.
     void finish(Term reason);

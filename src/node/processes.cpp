@@ -238,6 +238,10 @@ void Node::Impl::node_down(Atom node) {
         for (auto& [id, w] : procs)
             if (auto p = w.lock()) all.push_back(std::move(p));
     }
+    {
+        std::lock_guard lock(orphans_mutex);
+        std::erase_if(orphans, [&](const auto& o) { return o.second.node == node; });
+    }
     Term noconnection = atoms::noconnection;
     for (auto& p : all) {
         std::vector<Pid> linked;
@@ -306,7 +310,8 @@ void Node::Impl::deliver_local(const dist::Signal& signal, Atom peer) {
             } else if constexpr (std::is_same_v<S, SpawnRequestSignal>) {
                 spawn_request(s, peer);
             } else if constexpr (std::is_same_v<S, SpawnReplySignal>) {
-                if (auto p = find_local(s.to)) p->spawn_replied(s.req_id, s.flags, s.result);
+                auto p = find_local(s.to);
+                if (!p || !p->spawn_replied(s.req_id, s.flags, s.result)) orphan_spawn_replied(s, peer);
             }
         },
         signal);
@@ -450,7 +455,7 @@ Ref Node::Impl::send_spawn_request(const std::shared_ptr<Process>& self, Atom no
     Pid gl;
     {
         std::lock_guard lock(self->mutex);
-        self->pending_spawns.push_back({req, node, error_only});
+        self->pending_spawns.push_back({req, node, error_only, opts.link});
         if (opts.monitor) self->monitors_out.push_back({req, Term(), node}); // the pid comes with the reply
         gl = opts.group_leader ? *opts.group_leader : self->group_leader;
     }
@@ -460,8 +465,32 @@ Ref Node::Impl::send_spawn_request(const std::shared_ptr<Process>& self, Atom no
 }
 
 void Node::Impl::abandon_spawn_request(const std::shared_ptr<Process>& self, const Ref& req) {
-    std::lock_guard lock(self->mutex);
-    std::erase_if(self->pending_spawns, [&](const detail::PendingSpawn& s) { return s.req == req; });
+    std::vector<detail::PendingSpawn> abandoned;
+    {
+        std::lock_guard lock(self->mutex);
+        std::erase_if(self->pending_spawns, [&](const detail::PendingSpawn& s) {
+            if (s.req == req && s.link) abandoned.push_back(s);
+            return s.req == req;
+        });
+    }
+    for (const auto& s : abandoned) orphan_spawn(s, atom("abandoned"));
+}
+
+void Node::Impl::orphan_spawn(const detail::PendingSpawn& s, const Term& reason) {
+    std::lock_guard lock(orphans_mutex);
+    orphans.insert_or_assign(Term(s.req), Orphan{s.node, reason});
+}
+
+void Node::Impl::orphan_spawn_replied(const dist::SpawnReplySignal& s, Atom peer) {
+    Term reason;
+    {
+        std::lock_guard lock(orphans_mutex);
+        auto it = orphans.find(Term(s.req_id));
+        if (it == orphans.end()) return;
+        reason = std::move(it->second.reason);
+        orphans.erase(it);
+    }
+    if (s.result.is_pid() && (s.flags & 1)) route(peer, dist::ExitSignal{s.to, s.result.as_pid(), reason, true});
 }
 
 Spawned Self::spawn(ProcessBody body, SpawnOptions opts) const {

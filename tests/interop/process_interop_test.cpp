@@ -734,6 +734,36 @@ TEST_F(ProcessInterop, CppSpawnRequestStartsErlProcessesWithTheLinkAndMonitorAsk
               tuple(atom("error"), atom("noconnection")));
 }
 
+// A linked spawn whose requester is gone when the reply comes: the child gets the requester's
+// exit, as BEAM's runtime sends it, instead of running on linked to nobody.
+TEST_F(ProcessInterop, ALinkedRemoteSpawnWhoseRequesterDiedFirstGetsTheRequestersExit) {
+    ASSERT_TRUE(node().ping(erl().name()));
+    auto box = node().make_mailbox().value();
+    const Pid box_pid = box.pid(), report = obs().pid();
+    const Atom erl_name = erl().name();
+    // erl is stopped: the SPAWN_REQUEST waits in its socket, and no reply can come before the
+    // requester is dead (it sends the request before its first suspension, killed or not).
+    erl().process().signal(SIGSTOP);
+    const Pid requester = node()
+                              .spawn([box_pid, report, erl_name](Self self) -> Task<> {
+                                  self.send(box_pid, atom("requesting"));
+                                  co_await self.spawn_request(erl_name, atom("proc_peer"), atom("agent"), list(report),
+                                                              {.link = true});
+                              })
+                              .value();
+    const Ref mon = watch(requester);
+    EXPECT_EQ(box.receive(10s), Term(atom("requesting")));
+    obs().self().exit(requester, atom("kill"));
+    EXPECT_EQ(obs().down_reason(mon), Term(atom("killed")));
+    erl().process().signal(SIGCONT);
+    // The agent erl started for it dies of that exit: none is left running.
+    EXPECT_EQ(erl().eval("(fun L(N) -> case [P || P <- processes(), process_info(P, current_function) == "
+                         "{current_function, {proc_peer, agent, 2}}] of [] -> none_left; Ps when N == 0 -> Ps; "
+                         "_ -> receive after 10 -> L(N - 1) end end end)(1000)"),
+              "none_left")
+        << context();
+}
+
 // --- Elixir ---------------------------------------------------------------------------------------
 
 TEST_F(ProcessInterop, ElixirSpawnsLinksAndMonitorsProcessesOnTheCppNode) {
