@@ -77,8 +77,8 @@ struct Init {
 // the server's process and may co_await (calls to other servers, receives, sleeps).
 //
 // A callback that throws ends the server: terminate(Reason) runs, then the process exits with
-// Reason (ExitError's reason, raise_error(R) as {R, []}, any other exception as
-// {cpp_exception, <<"what()">>}).
+// Reason (ExitError's reason, raise_error(R) and an edist::Error of reason R as {R, []}, any
+// other exception as {cpp_exception, <<"what()">>}).
 class Server {
 public:
     // So that derived classes name these without qualification.

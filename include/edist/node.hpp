@@ -124,7 +124,8 @@ public:
     // threads it never blocks (a coroutine process should use Self::send, which it holds back).
     void send(const Pid& to, Term message, std::optional<Pid> from = std::nullopt);
     void send(Atom name, Atom node, Term message, std::optional<Pid> from = std::nullopt); // {Name, Node} ! Msg
-    void send(Atom name, Term message); // to a locally registered name
+    // To a locally registered name; false (nothing sent) when no process is registered so.
+    bool send(Atom name, Term message);
 
     // net_adm:ping/1: true (pong) when a connection is up or can be set up and the peer
     // answers net_kernel's is_auth; false (pang) otherwise.

@@ -113,7 +113,7 @@ public:
     // `co_await self.yield()` now and then.
     void send(const Pid& to, Term message) const;
     void send(Atom name, Atom node, Term message) const;
-    void send(Atom name, Term message) const;
+    void send(Atom name, Term message) const; // local name; Error(badarg) if none, as Name ! Msg
     void send(const Ref& alias, Term message) const; // to an alias
     // erlang:yield/0: lets other ready processes and I/O run, then continues; waits first for
     // a busy connection this process sent to (see send). Always suspends.

@@ -235,8 +235,11 @@ void Node::send(Atom n, Atom node, Term message, std::optional<Pid> from) {
     impl_->send(n, node, std::move(message), from, nullptr);
 }
 
-void Node::send(Atom n, Term message) {
-    if (auto box = impl_->find_name(n)) box->deliver(std::move(message));
+bool Node::send(Atom n, Term message) {
+    auto box = impl_->find_name(n);
+    if (!box) return false;
+    box->deliver(std::move(message));
+    return true;
 }
 
 std::vector<Atom> Node::nodes() const {

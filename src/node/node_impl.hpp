@@ -169,5 +169,10 @@ Task<CallOutcome> apply_export(Self self, Atom module, Atom function, Term args)
 Task<CallOutcome> apply_export(Self self, const Term& module, const Term& function, const Term& args);
 // The exit reason of a process whose function ended with `out`, as OTP reports it.
 Term exit_reason_of(const CallOutcome& out);
+// The exit reason of a process body or callback that threw `e`: ExitError's reason,
+// raise_error(R) as {R, []}, raise_throw(R) as {{nocatch, R}, []}, an edist::Error (a failed
+// typed access, badarg) as {Reason, []} as a BIF's error, anything else as
+// {cpp_exception, <<"what()">>}.
+Term exit_reason_of(std::exception_ptr e);
 
 } // namespace edist

@@ -42,12 +42,8 @@ Runner run(std::shared_ptr<Process> p, ProcessBody body) {
         if (p->return_reason) reason = std::move(*p->return_reason);
     } catch (const ProcessKilled& k) {
         reason = k.reason;
-    } catch (const ExitError& e) {
-        reason = e.reason();
-    } catch (const std::exception& e) {
-        reason = tuple(atom("cpp_exception"), binary(std::string_view(e.what())));
     } catch (...) {
-        reason = tuple(atom("cpp_exception"), binary("unknown exception"));
+        reason = exit_reason_of(std::current_exception());
     }
     p->finish(std::move(reason));
 }

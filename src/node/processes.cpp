@@ -352,7 +352,11 @@ void Self::send(const Pid& to, Term message) const { p_->node.impl().send(to, st
 void Self::send(Atom name, Atom node, Term message) const {
     p_->node.impl().send(name, node, std::move(message), p_->pid, p_);
 }
-void Self::send(Atom name, Term message) const { p_->node.send(name, std::move(message)); }
+void Self::send(Atom name, Term message) const {
+    // Name ! Msg in Erlang: badarg when nothing is registered under the name.
+    if (!p_->node.send(name, std::move(message)))
+        throw Error(atoms::badarg, "send to '" + std::string(name.name()) + "': no process is registered under that name");
+}
 void Self::send(const Ref& alias, Term message) const {
     Node::Impl& im = p_->node.impl();
     if (alias.node == im.name) {

@@ -67,6 +67,26 @@ Task<CallOutcome> apply_export(Self self, const Term& module, const Term& functi
                                   list(tuple(atom("erlang"), atom("apply"), list(module, function, args), info)));
 }
 
+Term exit_reason_of(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const ExitError& x) {
+        return x.reason();
+    } catch (const ErlangException& x) {
+        switch (x.cls()) {
+        case ErlangClass::exit: return x.reason();
+        case ErlangClass::error: return tuple(x.reason(), Term());
+        case ErlangClass::throw_: return tuple(tuple(atom("nocatch"), x.reason()), Term());
+        }
+    } catch (const Error& x) {
+        return tuple(Term(x.reason()), Term());
+    } catch (const std::exception& x) {
+        return tuple(atom("cpp_exception"), binary(std::string_view(x.what())));
+    } catch (...) {
+    }
+    return tuple(atom("cpp_exception"), binary("unknown exception"));
+}
+
 Term exit_reason_of(const CallOutcome& out) {
     if (out.ok) return atoms::normal;
     switch (out.cls) {

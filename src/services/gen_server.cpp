@@ -35,22 +35,7 @@ Term StartResult::term() const {
 
 namespace detail {
 
-Term exception_reason(std::exception_ptr e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const ExitError& x) {
-        return x.reason();
-    } catch (const ErlangException& x) {
-        switch (x.cls()) {
-        case ErlangClass::exit: return x.reason();
-        case ErlangClass::error: return tuple(x.reason(), Term());
-        case ErlangClass::throw_: return tuple(tuple(atom("nocatch"), x.reason()), Term());
-        }
-    } catch (const std::exception& x) {
-        return tuple(atom("cpp_exception"), binary(std::string_view(x.what())));
-    }
-    return tuple(atom("cpp_exception"), binary("unknown exception"));
-}
+Term exception_reason(std::exception_ptr e) { return exit_reason_of(e); }
 
 bool is_tagged(const Term& t, std::string_view tag, std::size_t arity) {
     return t.is_tuple(arity) && t[0].is_atom(atom(tag));

@@ -100,7 +100,7 @@ Task<> rex(Self self) {
                     self.send(from, tuple(atom("rex"), self.node().name(), tuple(atom("nonexisting_name"), req[1])));
                     continue;
                 }
-                self.send(name, sbcast ? req[2] : tuple(from, req[2]));
+                self.node().send(name, sbcast ? req[2] : tuple(from, req[2])); // gone meanwhile: dropped
                 if (sbcast) self.send(from, tuple(atom("rex"), self.node().name(), self.node().name()));
                 continue;
             }

@@ -1,5 +1,6 @@
 // Local process semantics: spawn, receive, links, monitors, exits, aliases — on one node,
 // without any peer (the interop tests check the same signals across nodes against erl).
+#include <edist/exports.hpp>
 #include <edist/node.hpp>
 #include <edist/process.hpp>
 #include <edist/text.hpp>
@@ -156,6 +157,52 @@ TEST(Process, MonitorGivesDownWithTheExitReason) {
     auto down = box.receive(5s);
     ASSERT_TRUE(down);
     EXPECT_EQ(*down, tuple(atom("DOWN"), ref, atom("process"), p, tuple(atom("shutdown"), 1)));
+    node->stop();
+}
+
+// How a body that throws ends, as the same failure ends an Erlang process.
+TEST(Process, ExceptionsEndAProcessWithTheReasonErlangGivesTheSameFailure) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    auto ends_with = [&](ProcessBody body) {
+        Pid p = node->spawn(std::move(body)).value();
+        Ref ref = box.self().monitor(p);
+        box.send(p, atom("go"));
+        auto down = box.receive([&](const Term& t) { return t.is_tuple(5) && t[1] == Term(ref); }, 5s);
+        return down ? (*down)[4] : Term(atom("no_down"));
+    };
+    // Name ! Msg to a name nobody has: badarg.
+    EXPECT_EQ(ends_with([](Self self) -> Task<> {
+                  co_await self.receive();
+                  self.send(atom("nobody_registered_this"), atom("hi"));
+              }),
+              tuple(atom("badarg"), Term()));
+    EXPECT_EQ(ends_with([](Self self) -> Task<> {
+                  co_await self.receive();
+                  raise_error(atom("boom"));
+              }),
+              tuple(atom("boom"), Term()));
+    EXPECT_EQ(ends_with([](Self self) -> Task<> {
+                  co_await self.receive();
+                  raise_throw(atom("ball"));
+              }),
+              tuple(tuple(atom("nocatch"), atom("ball")), Term()));
+    // A typed access that fails is a BIF's badarg.
+    EXPECT_EQ(ends_with([](Self self) -> Task<> {
+                  auto m = co_await self.receive();
+                  (void)m->as_pid();
+              }),
+              tuple(atom("badarg"), Term()));
+    EXPECT_EQ(ends_with([](Self self) -> Task<> {
+                  co_await self.receive();
+                  throw std::runtime_error("plain C++");
+              }),
+              tuple(atom("cpp_exception"), binary("plain C++")));
+    // From a plain thread, sending to a name says whether anyone has it.
+    EXPECT_FALSE(node->send(atom("nobody_registered_this"), atom("hi")));
+    auto named = node->make_mailbox("named_box").value();
+    EXPECT_TRUE(node->send(atom("named_box"), atom("hi")));
+    EXPECT_EQ(named.receive(5s), Term(atom("hi")));
     node->stop();
 }
 
