@@ -161,8 +161,9 @@ struct EpmdResolverOptions {
     // Register with epmd (ALIVE2); without it the node is reachable only by its port and
     // takes creation 1.
     bool register_node = true;
-    // Informational lines (that an epmd was started in-process). The node's default resolver
-    // sends them to NodeOptions::log at info level.
+    // Informational lines (that an epmd was started in-process, and what that epmd refused:
+    // garbage, oversized or partial requests). The node's default resolver sends them to
+    // NodeOptions::log at info level.
     std::function<void(std::string_view)> log;
 };
 // The default: names are looked up with PORT_PLEASE2 at the epmd of the node's host, and this

@@ -56,6 +56,8 @@ public:
             handle->io = std::make_unique<asio::io_context>();
             epmd::ServerOptions so;
             so.port = options_.port;
+            // Its level-0 lines (garbage, bad sizes, partial requests) say what a client got wrong.
+            if (options_.log) so.log = [log = options_.log](std::string_view line) { log("epmd: " + std::string(line)); };
             handle->server = std::make_unique<epmd::Server>(*handle->io, so);
             if (handle->server->start()) {
                 if (options_.log)

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include <asio.hpp>
+
 #include <openssl/evp.h>
 
 #include <array>
@@ -471,4 +473,19 @@ TEST(NodeInteropEmbeddedEpmd, CppNodeServesEpmdToAnErlNodeAndTheyPingEachOther) 
     cpp->disconnect(erl.name());
     EXPECT_TRUE(erl.process().wait_line("NODEDOWN " + us)) << erl.transcript();
     EXPECT_TRUE(cpp->ping(erl.name())) << cpp.log.text();
+
+    // A request it refuses is closed and logged, and it goes on serving.
+    {
+        asio::io_context io;
+        asio::ip::tcp::socket s(io);
+        s.connect({asio::ip::address_v4::loopback(), port});
+        const std::uint8_t empty_request[2] = {0, 0};
+        asio::write(s, asio::buffer(empty_request));
+        std::uint8_t byte;
+        asio::error_code ec;
+        s.read_some(asio::buffer(&byte, 1), ec);
+        EXPECT_EQ(ec, asio::error::eof) << "the embedded epmd answered an empty request";
+    }
+    EXPECT_TRUE(cpp.log.wait_for("epmd: invalid packet size (0)", 5s)) << cpp.log.text();
+    EXPECT_EQ(epmd_names(port).exit_code, 0);
 }
