@@ -439,6 +439,7 @@ void Connection::went_up(handshake::Completed done) {
         std::lock_guard lock(node_.conns_mutex);
         node_.conns[peer.index()] = shared_from_this();
         node_.nok_nodes.erase(peer.index());
+        node_.connect_failures_logged.erase(peer.index());
     }
     node_.conns_cv.notify_all();
     kick_write();
@@ -571,12 +572,24 @@ void Connection::arm_tick() {
 }
 
 void Connection::fail(Term reason, std::string why) {
+    bool never_up;
     {
         std::lock_guard lock(mutex_);
         if (state_ == State::closed) return;
+        never_up = state_ != State::up;
+    }
+    // Every send to an unreachable node tries again (auto-connect): only the first failure a
+    // minute is a warning, so a sender retrying all day does not flood the log.
+    LogLevel level = LogLevel::warning;
+    if (outgoing_ && never_up && peer_ != Atom()) {
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(node_.conns_mutex);
+        auto [it, first] = node_.connect_failures_logged.try_emplace(peer_.index(), now);
+        if (!first && now - it->second < std::chrono::minutes(1)) level = LogLevel::info;
+        else it->second = now;
     }
     // The human message, then the reason as Erlang code would see it (nodedown's reason).
-    node_.log(LogLevel::warning, why + " (reason: " + to_string(reason) + ")");
+    node_.log(level, why + " (reason: " + to_string(reason) + ")");
     close(std::move(reason));
 }
 

@@ -74,6 +74,8 @@ struct Node::Impl {
     std::unordered_map<std::uint32_t, std::shared_ptr<Connection>> conns;
     std::condition_variable_any conns_cv; // a connection came up or ended
     std::unordered_set<std::uint32_t> nok_nodes; // our attempt got nok: the peer's is coming
+    // When a failed attempt to reach a node was last logged as a warning (conns_mutex).
+    std::unordered_map<std::uint32_t, std::chrono::steady_clock::time_point> connect_failures_logged;
     struct Orphan {
         Atom node;
         Term reason;

@@ -183,3 +183,15 @@ TEST_F(NodeFailure, SimultaneousConnectEndsWithExactlyOneConnectionAndMessagesFl
     RecordProperty("crossed_rounds", simultaneous_seen);
     RecordProperty("erl_connect_node_false", erl_said_false);
 }
+
+// Every send to an unreachable node tries to connect again, as BEAM's auto-connect does; the
+// log warns about the first failure and notes the repeats at info level.
+TEST_F(NodeFailure, RepeatedFailuresToReachANodeWarnOnceAMinute) {
+    CppNode cpp(unique_name("cpp_unreach") + "@" + short_host(), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    const Atom ghost(unique_name("ghost") + "@" + short_host());
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(cpp->connect(ghost, 10s));
+    const std::string g(ghost.name());
+    EXPECT_EQ(cpp.log.count("warning: "), 1u) << cpp.log.text();
+    EXPECT_EQ(cpp.log.count("info: epmd does not know " + g), 2u) << cpp.log.text();
+}
