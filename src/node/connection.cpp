@@ -49,13 +49,14 @@ bool Connection::is_closed() const {
     return state_ == State::closed;
 }
 
-std::vector<dist::Signal> Connection::take_pending() {
+std::vector<dist::Signal> Connection::take_pending(const std::shared_ptr<Connection>& successor) {
     std::vector<dist::Signal> taken;
     std::vector<Held> held;
     {
         std::lock_guard lock(mutex_);
         pending_bytes_ = 0;
         taken = std::move(pending_);
+        successor_ = successor; // what is sent here from now on goes there (see send)
         held = release_held_locked();
     }
     resume_held(std::move(held));
@@ -91,6 +92,12 @@ bool Connection::on_node_thread() const { return node_.io->get_executor().runnin
 
 void Connection::send(dist::Signal signal, bool may_block, detail::Process* sender) {
     std::unique_lock lock(mutex_);
+    if (auto next = successor_.lock()) {
+        // A sender that found this attempt just before the peer's own took its queue over.
+        lock.unlock();
+        next->send(std::move(signal), may_block, sender);
+        return;
+    }
     if (state_ == State::closed) return;
     const std::size_t busy = node_.options.dist_buf_busy_limit;
     if (sender && sender->coroutine && queued_locked() > busy) {
@@ -183,6 +190,23 @@ bool Connection::write_now() {
     }
     write_some();
     return false;
+}
+
+// Strand. One non-blocking attempt to write what is queued (a few bytes of handshake).
+void Connection::write_final_bytes() {
+    dist::Output last;
+    {
+        std::lock_guard lock(mutex_);
+        std::swap(last, out_);
+    }
+    if (last.empty() || !writing_.empty()) return; // a write in flight would interleave
+    std::error_code ec;
+    std::vector<asio::const_buffer> buffers;
+    last.for_each_piece(0, [&](std::span<const std::uint8_t> p) {
+        buffers.emplace_back(p.data(), p.size());
+        return true;
+    });
+    stream_->try_write_some_gather(buffers, ec);
 }
 
 void Connection::write_some() {
@@ -326,7 +350,7 @@ void Connection::handshake_progress() {
                     }
                     if (*status == handshake::Status::ok_simultaneous && existing) {
                         // Our own attempt loses: its queued messages travel on this connection.
-                        auto moved = existing->take_pending();
+                        auto moved = existing->take_pending(shared_from_this());
                         std::lock_guard me(mutex_);
                         pending_.insert(pending_.begin(), std::make_move_iterator(moved.begin()),
                                         std::make_move_iterator(moved.end()));
@@ -623,7 +647,10 @@ void Connection::close(Term reason) {
         }
     }
     node_.conns_cv.notify_all();
-    asio::post(strand_, [self = shared_from_this()] {
+    asio::post(strand_, [self = shared_from_this(), handshaking = !was_up] {
+        // A handshake's last words (a status such as nok or not_allowed) are queued but not
+        // yet written: send them before closing, or the peer sees only the close.
+        if (self->stream_ && handshaking) self->write_final_bytes();
         if (self->stream_) self->stream_->close();
         self->handshake_timer_.cancel();
         self->tick_timer_.cancel();

@@ -44,7 +44,9 @@ public:
     bool outgoing() const noexcept { return outgoing_; }
     void close(Term reason);
     // Hands queued signals over to the connection that replaces this attempt.
-    std::vector<dist::Signal> take_pending();
+    // The signals queued while not up, handed to `successor` (the attempt that won a
+    // simultaneous connect), which also gets whatever is sent here afterwards.
+    std::vector<dist::Signal> take_pending(const std::shared_ptr<Connection>& successor);
 
 private:
     void resolved(Result<NodeAddress> address);
@@ -62,6 +64,7 @@ private:
     void do_write();
     bool write_now();
     void write_some();
+    void write_final_bytes();
     void on_written(const std::error_code& ec, std::size_t n);
     bool on_node_thread() const;
     void arm_tick();
@@ -82,6 +85,7 @@ private:
     State state_ = State::connecting;
     Atom peer_;
     std::vector<dist::Signal> pending_;
+    std::weak_ptr<Connection> successor_; // set when a simultaneous connect's winner took over
     dist::Output out_;
     std::size_t in_flight_ = 0; // bytes of writing_, until the whole batch is written
     std::size_t pending_bytes_ = 0; // pending_'s estimated encoded size

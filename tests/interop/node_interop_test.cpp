@@ -19,8 +19,10 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <atomic>
 #include <random>
 #include <span>
+#include <thread>
 
 using namespace edist;
 using namespace edist::test;
@@ -425,6 +427,43 @@ TEST_F(NodeInterop, SimultaneousConnectsLoseNoMessageWhicheverAttemptWins) {
     }
     // The attempts did cross (else this test proved nothing about them).
     EXPECT_GT(cpp.log.count("simultaneous connect"), 0u) << cpp.log.text();
+}
+
+// The same between two edist nodes, so both halves of the rule are ours: the acceptor that
+// answers ok_simultaneous hands its own attempt's queue over, the initiator answered nok keeps
+// its queue for the winner.
+TEST_F(NodeInterop, SimultaneousConnectsBetweenTwoCppNodesLoseNoMessage) {
+    CppNode a(cpp_name("sim_a"), epmd_port()), b(cpp_name("sim_b"), epmd_port());
+    ASSERT_TRUE(a) << a.error();
+    ASSERT_TRUE(b) << b.error();
+    auto box_a = a->make_mailbox("sim_box");
+    auto box_b = b->make_mailbox("sim_box");
+    ASSERT_TRUE(box_a.ok() && box_b.ok());
+    NodeEvents events_a(*a), events_b(*b);
+    for (int i = 0; i < 30; ++i) {
+        SCOPED_TRACE("round " + std::to_string(i));
+        std::atomic<int> ready{0};
+        auto dial = [&](Mailbox& from, Atom peer) {
+            ready.fetch_add(1);
+            while (ready.load() < 2) {
+            } // both threads send at the same moment
+            from.send(atom("sim_box"), peer, tuple(atom("round"), i));
+        };
+        std::thread ta([&] { dial(*box_a, b->name()); }), tb([&] { dial(*box_b, a->name()); });
+        ta.join();
+        tb.join();
+        const Term want = tuple(atom("round"), i);
+        EXPECT_TRUE(box_a->receive([&](const Term& t) { return t == want; }, 10s)) << a.log.text();
+        EXPECT_TRUE(box_b->receive([&](const Term& t) { return t == want; }, 10s)) << "--- a:\n" << a.log.text() << "--- b:\n" << b.log.text();
+        ASSERT_TRUE(events_a.wait(NodeEvent::Kind::nodeup, b->name(), 5s));
+        ASSERT_TRUE(events_b.wait(NodeEvent::Kind::nodeup, a->name(), 5s));
+        a->disconnect(b->name());
+        ASSERT_TRUE(events_a.wait(NodeEvent::Kind::nodedown, b->name(), 5s));
+        ASSERT_TRUE(events_b.wait(NodeEvent::Kind::nodedown, a->name(), 5s));
+    }
+    EXPECT_EQ(events_a.count(NodeEvent::Kind::nodedown, b->name()), 30u) << "no nodedown for a lost attempt";
+    EXPECT_GT(a.log.count("simultaneous connect") + b.log.count("simultaneous connect"), 0u)
+        << "the attempts never crossed";
 }
 
 // --- epmd -----------------------------------------------------------------------------------------
