@@ -17,6 +17,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 Term not_found() { return tuple(atoms::error, atom("not_found")); }
+// What OTP answers calls that name a simple_one_for_one child other than by its pid.
+Term simple_one_for_one() { return tuple(atoms::error, atom("simple_one_for_one")); }
 
 bool normal_exit(const Term& r) {
     return r.is_atom(atoms::normal) || r.is_atom(atom("shutdown")) || is_tagged(r, "shutdown", 2);
@@ -224,16 +226,21 @@ private:
     }
 
     Task<Term> terminate_child(Term id) {
+        if (simple() && !id.is_pid()) co_return simple_one_for_one();
         Child* c = find(id);
         if (!c) co_return not_found();
         const std::uint64_t key = c->key;
         co_await stop_one(*c);
+        // A child waiting for another restart attempt stays down: the queued try_again_restart
+        // finds it no longer restarting and does nothing, as OTP's finds its pid undefined.
+        c->restarting = false;
         if (simple() || c->spec.restart == Restart::temporary) erase(key);
         co_return Term(atoms::ok);
     }
 
     Task<Term> restart_child(Term id) {
-        Child* c = simple() ? nullptr : find(id);
+        if (simple()) co_return simple_one_for_one();
+        Child* c = find(id);
         if (!c) co_return not_found();
         if (c->pid) co_return tuple(atoms::error, atom("running"));
         if (c->restarting) co_return tuple(atoms::error, atom("restarting"));
@@ -242,7 +249,8 @@ private:
     }
 
     Term delete_child(const Term& id) {
-        Child* c = simple() ? nullptr : find(id);
+        if (simple()) return simple_one_for_one();
+        Child* c = find(id);
         if (!c) return not_found();
         if (c->pid) return tuple(atoms::error, atom("running"));
         if (c->restarting) return tuple(atoms::error, atom("restarting"));

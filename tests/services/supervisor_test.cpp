@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 using namespace edist;
 using namespace edist::supervisor;
 using namespace std::chrono_literals;
@@ -237,4 +239,65 @@ TEST_F(Supervisor, SupervisesGenServersAndNestedSupervisors) {
     call(sup.pid(), atom("which_children"));
     EXPECT_NE(*node->whereis(atom("counter")), old);
     EXPECT_EQ(*gs::call(*node, atom("counter"), atom("next")), Term(1));
+}
+
+TEST_F(Supervisor, TerminatingAChildWaitingForARestartAttemptKeepsItDown) {
+    // The first restart fails; before failing, the start function queues calls in the
+    // supervisor's mailbox, ahead of the try_again_restart cast the failure makes it send itself.
+    auto fail_next = std::make_shared<std::atomic<bool>>(false);
+    const Ref ref = box.self().make_ref();
+    auto tag = [&](const char* t) { return tuple(ref, atom(t)); };
+    const Term from_wc1 = tuple(box.pid(), tag("wc1")), from_term = tuple(box.pid(), tag("term")),
+               from_wc2 = tuple(box.pid(), tag("wc2"));
+    ChildSpec flaky{.id = atom("f"),
+                    .start = [=, to = box.pid()](Self sup, Term) -> Task<StartResult> {
+                        if (fail_next->exchange(false)) {
+                            sup.send(sup.pid(), tuple(atom("$gen_call"), from_wc1, atom("which_children")));
+                            sup.send(sup.pid(), tuple(atom("$gen_call"), from_term, tuple(atom("terminate_child"), atom("f"))));
+                            sup.send(sup.pid(), tuple(atom("$gen_call"), from_wc2, atom("which_children")));
+                            co_return StartResult::error(atom("nope"));
+                        }
+                        SpawnOptions o;
+                        o.link = true;
+                        co_return StartResult::started(sup.spawn(reporter(to, atom("f")), o).pid);
+                    }};
+    auto sup = start(*node, {.intensity = 5, .period = 60s}, {flaky});
+    ASSERT_TRUE(sup.ok()) << to_string(sup.term());
+    auto f = started("f");
+    ASSERT_TRUE(f);
+    fail_next->store(true);
+    box.send(*f, tuple(atom("exit"), atom("crash")));
+    auto answer = [&](const char* t) {
+        auto m = box.receive([&](const Term& x) { return x.is_tuple(2) && x[0] == tag(t); }, 10s);
+        return m ? (*m)[1] : Term(atom("no_answer"));
+    };
+    EXPECT_EQ(answer("wc1"), list(tuple(atom("f"), atom("restarting"), atom("worker"), list())));
+    EXPECT_EQ(answer("term"), Term(atoms::ok));
+    EXPECT_EQ(answer("wc2"), list(tuple(atom("f"), atoms::undefined, atom("worker"), list())));
+    // The queued attempt has run by the time a later call returns: it left the child down.
+    EXPECT_EQ(call(sup.pid(), atom("which_children")), list(tuple(atom("f"), atoms::undefined, atom("worker"), list())));
+    EXPECT_FALSE(started("f", 0ms));
+    // Down, not restarting: it can be restarted or deleted by hand.
+    auto r = call(sup.pid(), tuple(atom("restart_child"), atom("f")));
+    ASSERT_TRUE(r.is_tuple(2) && r[0].is_atom(atoms::ok)) << to_string(r);
+    EXPECT_EQ(started("f"), std::optional<Pid>(r[1].as_pid()));
+    EXPECT_EQ(call(sup.pid(), tuple(atom("terminate_child"), atom("f"))), Term(atoms::ok));
+    EXPECT_EQ(call(sup.pid(), tuple(atom("delete_child"), atom("f"))), Term(atoms::ok));
+}
+
+TEST_F(Supervisor, SimpleOneForOneAnswersSimpleOneForOneToCallsNotNamingAChildPid) {
+    ChildSpec tmpl{.id = atom("tmpl"), .start = worker(reporter(box.pid(), atom("dyn")))};
+    auto sup = start(*node, {.strategy = Strategy::simple_one_for_one}, {tmpl});
+    ASSERT_TRUE(sup.ok());
+    auto c = call(sup.pid(), tuple(atom("start_child"), list()));
+    ASSERT_TRUE(c.is_tuple(2) && c[1].is_pid()) << to_string(c);
+    const Term error_simple = tuple(atoms::error, atom("simple_one_for_one"));
+    EXPECT_EQ(call(sup.pid(), tuple(atom("terminate_child"), atom("x"))), error_simple);
+    EXPECT_EQ(call(sup.pid(), tuple(atom("terminate_child"), box.pid())), tuple(atoms::error, atom("not_found")))
+        << "a pid that is not a child";
+    for (const Term& id : {Term(atom("x")), c[1]}) {
+        EXPECT_EQ(call(sup.pid(), tuple(atom("restart_child"), id)), error_simple);
+        EXPECT_EQ(call(sup.pid(), tuple(atom("delete_child"), id)), error_simple);
+    }
+    EXPECT_EQ(call(sup.pid(), tuple(atom("terminate_child"), c[1])), Term(atoms::ok));
 }
