@@ -10,13 +10,15 @@
 //   }, {.name = "my_sup"});
 //
 // The supervisor is a gen_server: supervisor:which_children({my_sup, CppNode}),
-// count_children, terminate_child, restart_child, delete_child and (simple_one_for_one)
-// start_child(Sup, ExtraArgs) work from erl too, and the functions below work against OTP
-// supervisors.
+// count_children, get_childspec, terminate_child, restart_child, delete_child and
+// (simple_one_for_one) start_child(Sup, ExtraArgs) work from erl too, and the functions below
+// work against OTP supervisors.
 //
 // Semantics follow supervisor.erl: more than `intensity` restarts within `period` make the
 // supervisor terminate its children and exit with reason shutdown; children stop in reverse
 // start order, each by exit(Child, shutdown) and, after its shutdown time, exit(Child, kill).
+// A simple_one_for_one supervisor stops all its children at once and waits at most one shutdown
+// time for them together.
 #pragma once
 
 #include <edist/gen_server.hpp>
@@ -61,6 +63,11 @@ struct ChildSpec {
     // Default: 5 s for a worker, infinity for a supervisor, as OTP.
     std::optional<std::chrono::milliseconds> shutdown;
     ChildType type = ChildType::worker;
+    // The child spec's modules, as which_children and get_childspec report them: a list of
+    // module atoms, or the atom dynamic. Unset: [M] for a remote(Node, M, F, A) child (OTP's
+    // default, the start module), [] for a C++ child (no Erlang module runs it, so a release
+    // upgrade has nothing of it to suspend or reload).
+    std::optional<Term> modules;
 };
 
 struct Flags {
@@ -89,13 +96,18 @@ StartResult start(Node& node, Flags flags, std::vector<ChildSpec> children, Star
 // --- Talking to a running supervisor (C++ or OTP), as supervisor.erl's API ----------------------
 // simple_one_for_one: a new child with these extra arguments; {ok, Pid} | {error, Reason}.
 Task<CallResult> start_child(Self self, ServerRef sup, Term extra_args);
-// ok | {error, not_found}; for simple_one_for_one, `id` is the child's pid.
+// ok | {error, not_found}; for simple_one_for_one, `id` is the child's pid (anything else is
+// {error, simple_one_for_one}). A child waiting for a restart attempt is not restarted after.
 Task<CallResult> terminate_child(Self self, ServerRef sup, Term id);
-// {ok, Pid} | {error, running | restarting | not_found}.
+// {ok, Pid} | {error, running | restarting | not_found}; simple_one_for_one: {error, simple_one_for_one}.
 Task<CallResult> restart_child(Self self, ServerRef sup, Term id);
-// ok | {error, running | restarting | not_found}.
+// ok | {error, running | restarting | not_found}; simple_one_for_one: {error, simple_one_for_one}.
 Task<CallResult> delete_child(Self self, ServerRef sup, Term id);
-// [{Id, Pid | restarting | undefined, worker | supervisor, Modules}].
+// {ok, #{id, start, restart, shutdown, type, modules, significant}} | {error, not_found}; for
+// simple_one_for_one, `id` is a child's pid and the map is the template's. A C++ child's start
+// function has no MFA: its map says start => undefined (a remote child's: {M, F, Args}).
+Task<CallResult> get_childspec(Self self, ServerRef sup, Term id);
+// [{Id, Pid | restarting | undefined, worker | supervisor, Modules}], Modules as ChildSpec::modules.
 Task<CallResult> which_children(Self self, ServerRef sup);
 // [{specs, N}, {active, N}, {supervisors, N}, {workers, N}].
 Task<CallResult> count_children(Self self, ServerRef sup);

@@ -24,6 +24,56 @@ bool normal_exit(const Term& r) {
     return r.is_atom(atoms::normal) || r.is_atom(atom("shutdown")) || is_tagged(r, "shutdown", 2);
 }
 
+std::chrono::milliseconds shutdown_of(const ChildSpec& spec) {
+    if (spec.shutdown) return *spec.shutdown;
+    return spec.type == ChildType::supervisor ? infinity : std::chrono::milliseconds(5000);
+}
+
+Task<StartResult> start_remote(Self sup, Atom node, Atom module, Atom function, Term args, Term extra) {
+    std::vector<Term> all(args.as_list().begin(), args.as_list().end());
+    if (extra.is_list())
+        for (const Term& t : extra.as_list()) all.push_back(t);
+    SpawnOptions o;
+    o.link = true;
+    auto r = co_await sup.spawn_request(node, module, function, list_from(std::move(all)), o);
+    if (!r) co_return StartResult::error(r.error().reason());
+    co_return StartResult::started(r->pid);
+}
+
+// remote()'s start function: a type of its own, so the supervisor can tell its MFA and module.
+struct RemoteStart {
+    Atom node, module, function;
+    Term args;
+    Task<StartResult> operator()(Self sup, Term extra) const {
+        return start_remote(sup, node, module, function, args, std::move(extra));
+    }
+};
+
+// ChildSpec::modules, or its default: the start module of a remote child, none for C++ code.
+Term modules_of(const ChildSpec& spec) {
+    if (spec.modules) return *spec.modules;
+    if (const auto* r = spec.start.target<RemoteStart>()) return list(r->module);
+    return list();
+}
+
+// The spec as supervisor:get_childspec/2 gives it.
+Term spec_map(const ChildSpec& spec) {
+    static constexpr const char* restarts[] = {"permanent", "transient", "temporary"};
+    Term start = atoms::undefined;
+    if (const auto* r = spec.start.target<RemoteStart>()) start = tuple(r->module, r->function, r->args);
+    const auto ms = shutdown_of(spec);
+    Term shutdown = ms == brutal_kill ? Term(atom("brutal_kill"))
+                    : ms == infinity  ? Term(atom("infinity"))
+                                      : Term(static_cast<std::int64_t>(ms.count()));
+    return map({{atom("id"), spec.id},
+                {atom("start"), start},
+                {atom("restart"), atom(restarts[static_cast<int>(spec.restart)])},
+                {atom("significant"), false},
+                {atom("shutdown"), shutdown},
+                {atom("type"), atom(spec.type == ChildType::worker ? "worker" : "supervisor")},
+                {atom("modules"), modules_of(spec)}});
+}
+
 struct Child {
     std::uint64_t key = 0; // names the child in try_again_restart casts, whatever its id
     ChildSpec spec;
@@ -31,10 +81,7 @@ struct Child {
     std::optional<Pid> pid; // running
     bool restarting = false; // a restart failed; another attempt is queued
 
-    std::chrono::milliseconds shutdown() const {
-        if (spec.shutdown) return *spec.shutdown;
-        return spec.type == ChildType::supervisor ? infinity : std::chrono::milliseconds(5000);
-    }
+    std::chrono::milliseconds shutdown() const { return shutdown_of(spec); }
 };
 
 class Supervisor : public gen_server::Server {
@@ -84,6 +131,7 @@ public:
         if (is_tagged(req, "terminate_child", 2)) co_return reply(co_await terminate_child(req[1]));
         if (is_tagged(req, "restart_child", 2)) co_return reply(co_await restart_child(req[1]));
         if (is_tagged(req, "delete_child", 2)) co_return reply(delete_child(req[1]));
+        if (is_tagged(req, "get_childspec", 2)) co_return reply(get_childspec(req[1]));
         co_return reply(tuple(atoms::error, tuple(atom("unknown_call"), req)));
     }
 
@@ -258,12 +306,18 @@ private:
         return atoms::ok;
     }
 
+    // For simple_one_for_one, `id` is a child's pid and the spec is the template's.
+    Term get_childspec(const Term& id) {
+        Child* c = find(id);
+        return c ? tuple(atoms::ok, spec_map(c->spec)) : not_found();
+    }
+
     Term which_children() const {
         std::vector<Term> out;
         for (const auto& c : children_) {
             Term pid = c.pid ? Term(*c.pid) : Term(c.restarting ? atom("restarting") : atoms::undefined);
             Term type = atom(c.spec.type == ChildType::worker ? "worker" : "supervisor");
-            out.push_back(tuple(simple() ? Term(atoms::undefined) : c.spec.id, pid, type, Term()));
+            out.push_back(tuple(simple() ? Term(atoms::undefined) : c.spec.id, pid, type, modules_of(c.spec)));
         }
         return list_from(std::move(out));
     }
@@ -309,16 +363,7 @@ StartFunction child_supervisor(Flags flags, std::vector<ChildSpec> children, std
 }
 
 StartFunction remote(Atom node, Atom module, Atom function, Term args) {
-    return [=](Self sup, Term extra) -> Task<StartResult> {
-        std::vector<Term> all(args.as_list().begin(), args.as_list().end());
-        if (extra.is_list())
-            for (const Term& t : extra.as_list()) all.push_back(t);
-        SpawnOptions o;
-        o.link = true;
-        auto r = co_await sup.spawn_request(node, module, function, list_from(std::move(all)), o);
-        if (!r) co_return StartResult::error(r.error().reason());
-        co_return StartResult::started(r->pid);
-    };
+    return RemoteStart{node, module, function, std::move(args)};
 }
 
 Task<StartResult> start_link(Self self, Flags flags, std::vector<ChildSpec> children, StartOptions opts) {
@@ -340,6 +385,9 @@ Task<CallResult> restart_child(Self self, ServerRef sup, Term id) {
 }
 Task<CallResult> delete_child(Self self, ServerRef sup, Term id) {
     return gen_server::call(self, sup, tuple(atom("delete_child"), id), infinity);
+}
+Task<CallResult> get_childspec(Self self, ServerRef sup, Term id) {
+    return gen_server::call(self, sup, tuple(atom("get_childspec"), id), infinity);
 }
 Task<CallResult> which_children(Self self, ServerRef sup) {
     return gen_server::call(self, sup, atom("which_children"), infinity);

@@ -301,3 +301,50 @@ TEST_F(Supervisor, SimpleOneForOneAnswersSimpleOneForOneToCallsNotNamingAChildPi
     }
     EXPECT_EQ(call(sup.pid(), tuple(atom("terminate_child"), c[1])), Term(atoms::ok));
 }
+
+TEST_F(Supervisor, GetChildspecAndWhichChildrenReportTheSpecsModules) {
+    auto sup = start(*node, {},
+                     {{.id = atom("plain"), .start = worker(reporter(box.pid(), atom("plain")))},
+                      {.id = atom("named"),
+                       .start = worker(reporter(box.pid(), atom("named"))),
+                       .restart = Restart::transient,
+                       .shutdown = brutal_kill,
+                       .modules = list(atom("my_mod"))},
+                      {.id = atom("ev"),
+                       .start = worker(reporter(box.pid(), atom("ev"))),
+                       .type = ChildType::supervisor,
+                       .modules = atom("dynamic")}});
+    ASSERT_TRUE(sup.ok()) << to_string(sup.term());
+    auto plain = started("plain"), named = started("named"), ev = started("ev");
+    ASSERT_TRUE(plain && named && ev);
+    EXPECT_EQ(call(sup.pid(), atom("which_children")),
+              list(tuple(atom("plain"), *plain, atom("worker"), list()),
+                   tuple(atom("named"), *named, atom("worker"), list(atom("my_mod"))),
+                   tuple(atom("ev"), *ev, atom("supervisor"), atom("dynamic"))));
+    auto spec = [&](const char* restart, Term shutdown, const char* type, Term id, Term modules) {
+        return tuple(atoms::ok, map({{atom("id"), id},
+                                     {atom("start"), atoms::undefined},
+                                     {atom("restart"), atom(restart)},
+                                     {atom("significant"), false},
+                                     {atom("shutdown"), shutdown},
+                                     {atom("type"), atom(type)},
+                                     {atom("modules"), modules}}));
+    };
+    EXPECT_EQ(call(sup.pid(), tuple(atom("get_childspec"), atom("plain"))),
+              spec("permanent", 5000, "worker", atom("plain"), list()));
+    EXPECT_EQ(call(sup.pid(), tuple(atom("get_childspec"), atom("named"))),
+              spec("transient", atom("brutal_kill"), "worker", atom("named"), list(atom("my_mod"))));
+    EXPECT_EQ(call(sup.pid(), tuple(atom("get_childspec"), atom("ev"))),
+              spec("permanent", atom("infinity"), "supervisor", atom("ev"), atom("dynamic")));
+    EXPECT_EQ(call(sup.pid(), tuple(atom("get_childspec"), atom("nobody"))), tuple(atoms::error, atom("not_found")));
+
+    // simple_one_for_one: a child's pid gives the template's spec.
+    auto pool = start(*node, {.strategy = Strategy::simple_one_for_one},
+                      {{.id = atom("tmpl"), .start = worker(reporter(box.pid(), atom("dyn"))), .shutdown = 1s}});
+    ASSERT_TRUE(pool.ok());
+    auto c = call(pool.pid(), tuple(atom("start_child"), list()));
+    ASSERT_TRUE(c.is_tuple(2) && c[1].is_pid()) << to_string(c);
+    EXPECT_EQ(call(pool.pid(), tuple(atom("get_childspec"), c[1])), spec("permanent", 1000, "worker", atom("tmpl"), list()));
+    EXPECT_EQ(call(pool.pid(), tuple(atom("get_childspec"), atom("tmpl"))), tuple(atoms::error, atom("not_found")));
+    EXPECT_EQ(call(pool.pid(), tuple(atom("get_childspec"), box.pid())), tuple(atoms::error, atom("not_found")));
+}
