@@ -194,7 +194,46 @@ private:
     }
 
     Task<> stop_all() {
+        if (simple()) {
+            co_await stop_together();
+            co_return;
+        }
         for (auto it = children_.rbegin(); it != children_.rend(); ++it) co_await stop_one(*it);
+    }
+
+    // simple_one_for_one, as OTP: every child gets its exit signal at once, then they share one
+    // shutdown time (the template's) before the ones still alive are killed; N children take at
+    // most one shutdown time, not N.
+    Task<> stop_together() {
+        const auto timeout = template_ ? shutdown_of(*template_) : std::chrono::milliseconds(5000);
+        std::vector<std::pair<Term, Pid>> pending; // monitor ref, child
+        for (auto& c : children_) {
+            if (!c.pid) continue;
+            const Pid pid = *c.pid;
+            c.pid.reset();
+            pending.emplace_back(Term(self().monitor(pid)), pid);
+            self().unlink(pid); // the monitors report the exits (a child already dead: noproc)
+        }
+        for (const auto& [mref, pid] : pending) self().exit(pid, timeout == brutal_kill ? atoms::kill : atom("shutdown"));
+        auto down = [&](const Term& t) {
+            return is_tagged(t, "DOWN", 5) &&
+                   std::any_of(pending.begin(), pending.end(), [&](const auto& p) { return p.first == t[1]; });
+        };
+        const auto deadline = Clock::now() + (timeout == brutal_kill || timeout == infinity ? Clock::duration::zero() : timeout);
+        bool killed = timeout == brutal_kill;
+        while (!pending.empty()) {
+            auto wait = infinity;
+            if (!killed && timeout != infinity)
+                wait = std::max(std::chrono::milliseconds(0),
+                                std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
+            auto m = co_await self().receive(down, wait);
+            if (!m) { // the shutdown time is over
+                for (const auto& [mref, pid] : pending) self().exit(pid, atoms::kill);
+                killed = true;
+                continue;
+            }
+            std::erase_if(pending, [&](const auto& p) { return p.first == (*m)[1]; });
+        }
     }
 
     // Records a restart; false when that makes more than `intensity` within `period`.

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 using namespace edist;
 using namespace edist::supervisor;
@@ -347,4 +348,38 @@ TEST_F(Supervisor, GetChildspecAndWhichChildrenReportTheSpecsModules) {
     EXPECT_EQ(call(pool.pid(), tuple(atom("get_childspec"), c[1])), spec("permanent", 1000, "worker", atom("tmpl"), list()));
     EXPECT_EQ(call(pool.pid(), tuple(atom("get_childspec"), atom("tmpl"))), tuple(atoms::error, atom("not_found")));
     EXPECT_EQ(call(pool.pid(), tuple(atom("get_childspec"), box.pid())), tuple(atoms::error, atom("not_found")));
+}
+
+TEST_F(Supervisor, SimpleOneForOneStopsAllItsChildrenAtOnce) {
+    // Each child, trapping exits, reports the shutdown and lingers until told to go: stopped one
+    // after another (with an infinite shutdown time) the second would never hear of it.
+    ProcessBody lingering = [to = box.pid()](Self self) -> Task<> {
+        self.trap_exit(true);
+        self.send(to, tuple(atom("started"), atom("dyn"), self.pid(), list()));
+        for (;;) {
+            auto m = co_await self.receive();
+            if (tagged(*m, "EXIT")) self.send(to, tuple(atom("stopping"), self.pid()));
+            if (m->is_atom(atom("go"))) self.exit(atom("shutdown"));
+        }
+    };
+    auto sup = start(*node, {.strategy = Strategy::simple_one_for_one},
+                     {{.id = atom("tmpl"), .start = worker(lingering), .shutdown = infinity}});
+    ASSERT_TRUE(sup.ok());
+    std::vector<Ref> mons;
+    for (int i = 0; i < 3; ++i) {
+        auto c = call(sup.pid(), tuple(atom("start_child"), list()));
+        ASSERT_TRUE(c.is_tuple(2) && c[1].is_pid()) << to_string(c);
+        mons.push_back(watch(c[1].as_pid()));
+    }
+    Ref msup = watch(sup.pid());
+    std::jthread stopper([&] { (void)gs::stop(*node, sup.pid(), atom("shutdown"), 20s); });
+    std::vector<Pid> stopping;
+    for (int i = 0; i < 3; ++i) {
+        auto s = next("stopping");
+        ASSERT_TRUE(s) << "only " << i << " of 3 children were told to stop";
+        stopping.push_back((*s)[1].as_pid());
+    }
+    for (const Pid& p : stopping) box.send(p, atom("go"));
+    for (const Ref& m : mons) EXPECT_EQ(down_reason(m), Term(atom("shutdown")));
+    EXPECT_EQ(down_reason(msup), Term(atom("shutdown")));
 }
