@@ -19,10 +19,12 @@
 
 namespace edist::io {
 
-// io:put_chars(unicode, Text) through the caller's group leader: ok, or the I/O server's
-// error (noproc / noconnection when the group leader is gone).
+// io:put_chars(unicode, Text) through the caller's group leader: ok, or an Error whose reason
+// is what io:put_chars would raise: badarg when the I/O server answers {error, _} (terminated
+// and no_translation passed on as such), noproc / noconnection when the group leader is gone.
 Task<Result<bool>> put_chars(Self self, std::string_view utf8);
-// io:format(Format, Args): the group leader formats.
+// io:format(Format, Args): the group leader formats. A bad format or arguments (e.g. "~p" with
+// []) is an Error of reason badarg, as io:format raises error:badarg; otherwise as put_chars.
 Task<Result<bool>> format(Self self, std::string_view format, Term args);
 // io:get_line(Prompt): the line (with its newline) as UTF-8, or eof as an error.
 Task<Result<std::string>> get_line(Self self, std::string_view prompt);

@@ -137,6 +137,19 @@ Task<Result<Term>> request(Self self, Term req) {
     co_return (*reply)[2];
 }
 
+// The error io:put_chars and io:format raise for an I/O server's {error, Reason} reply (OTP 25's
+// io.erl): badarg, whatever the server's reason (a bad format gives {error, format} from BEAM's
+// servers, {error, {format, Why}} from ours), except terminated and {no_translation, _, _}.
+Error device_error(const char* function, const Term& reply) {
+    Atom reason = atoms::badarg;
+    if (reply.is_tuple(2) && reply[0].is_atom(atoms::error)) {
+        const Term& why = reply[1];
+        if (why.is_atom(atom("terminated"))) reason = atom("terminated");
+        if (why.is_tuple(3) && why[0].is_atom(atom("no_translation"))) reason = atom("no_translation");
+    }
+    return Error(reason, std::string(function) + " failed: the I/O server answered " + to_string(reply));
+}
+
 } // namespace
 
 namespace services {
@@ -153,7 +166,7 @@ namespace io {
 Task<Result<bool>> put_chars(Self self, std::string_view utf8) {
     auto r = co_await request(self, tuple(atom("put_chars"), atom("unicode"), binary(utf8)));
     if (!r) co_return r.error();
-    if (!r->is_atom(atoms::ok)) co_return Error(atoms::error, "put_chars failed: " + to_string(*r));
+    if (!r->is_atom(atoms::ok)) co_return device_error("io:put_chars", *r);
     co_return true;
 }
 
@@ -161,7 +174,7 @@ Task<Result<bool>> format(Self self, std::string_view fmt, Term args) {
     auto r = co_await request(self, tuple(atom("put_chars"), atom("unicode"), atom("io_lib"), atom("format"),
                                           list(string(fmt), args)));
     if (!r) co_return r.error();
-    if (!r->is_atom(atoms::ok)) co_return Error(atoms::error, "format failed: " + to_string(*r));
+    if (!r->is_atom(atoms::ok)) co_return device_error("io:format", *r);
     co_return true;
 }
 

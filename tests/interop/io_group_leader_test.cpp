@@ -1,8 +1,10 @@
 // Group-leader I/O across nodes: BEAM processes whose group leader is the C++ node's I/O
 // server print exactly what BEAM would print, and a C++ process spawned from erl prints on
-// the erl side through erl's group leader.
+// the erl side through erl's group leader. A bad format fails in C++ with the reason
+// io:format raises in Erlang (badarg), whichever side the group leader is on.
 #include "interop/node_support.hpp"
 
+#include <edist/exports.hpp>
 #include <edist/io.hpp>
 #include <edist/node.hpp>
 #include <edist/text.hpp>
@@ -88,4 +90,41 @@ TEST(IoGroupLeader, BeamProcessesPrintThroughTheCppIoServerExactlyAsBeamWould) {
     ASSERT_TRUE(captured->wait_for_size(expected.size(), std::chrono::seconds(20)));
     std::lock_guard lock(captured->mutex);
     EXPECT_EQ(captured->text, expected);
+}
+
+TEST(IoGroupLeader, ABadFormatFailsWithBadargAsIoFormatRaises) {
+    OtpEpmd epmd;
+    ASSERT_TRUE(epmd.ready());
+    CppNode cpp(unique_name("gl_bad"), epmd.port(), "edist_node_test",
+                [](NodeOptions& o) { o.io_output = [](std::string_view) {}; });
+    ASSERT_TRUE(cpp) << cpp.error();
+    ErlNode erl({.name = unique_name("gl_bad_erl"), .epmd_port = epmd.port()});
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    // gl_test:print(Format, Args): io::format through the caller's group leader, raising
+    // error:Reason on failure, as edist_demo:print does.
+    cpp->export_function("gl_test", "print", 2, [](Self self, Args args) -> Task<Term> {
+        const std::string format = args[0].as_string();
+        const Term fmt_args = args[1];
+        auto r = co_await io::format(self, format, fmt_args);
+        if (!r) raise_error(Term(r.error().reason()));
+        co_return Term(atoms::ok);
+    });
+    cpp->export_function("gl_test", "user", 0, [](Self self, Args) -> Task<Term> {
+        co_return Term(*self.node().whereis(atom("user")));
+    });
+    const std::string cpp_node = "'" + std::string(cpp->name().name()) + "'";
+    // For each bad format: what io:format raises in erl, what the C++ function raises when its
+    // group leader is erl's (the erpc caller's), and when it is the C++ node's own I/O server.
+    const std::string result = erl.eval(
+        "Bad = [{\"~p~n\", []}, {\"~p~n\", [1, 2]}, {\"~q~n\", [1]}],"
+        " Io = fun(F, A) -> try io:format(F, A) catch C:E -> {C, E} end end,"
+        " Cpp = fun(F, A) -> try erpc:call(" + cpp_node + ", gl_test, print, [F, A])"
+        "                    catch error:{exception, E, _} -> {error, E}; C:E -> {C, E} end end,"
+        " UserPid = erpc:call(" + cpp_node + ", gl_test, user, []), Self = self(),"
+        " P = spawn(fun() -> group_leader(UserPid, self()), Self ! {self(), [Cpp(F, A) || {F, A} <- Bad]} end),"
+        " OnCpp = receive {P, L} -> L after 20000 -> timeout end,"
+        " [{Io(F, A), Cpp(F, A)} || {F, A} <- Bad] ++ [OnCpp]");
+    EXPECT_EQ(result, "[{{error,badarg},{error,badarg}},{{error,badarg},{error,badarg}},{{error,badarg},{error,badarg}},"
+                      "[{error,badarg},{error,badarg},{error,badarg}]]")
+        << erl.transcript();
 }
