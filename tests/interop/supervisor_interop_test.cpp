@@ -1,7 +1,8 @@
 // A C++ supervisor with children on a real OTP 25 node: a child spawned there (spawn_request
 // with link) or handed over by a BEAM-side starter process is killed on the BEAM side and
 // restarted by the C++ supervisor; too many restarts shut the supervisor down and its BEAM
-// children with it; erl's supervisor:which_children / count_children work on the C++ one.
+// children with it; erl's supervisor:which_children / count_children / get_childspec and the
+// simple_one_for_one answers work on the C++ one as on an OTP one.
 #include "interop/node_support.hpp"
 
 #include <edist/gen_server.hpp>
@@ -148,4 +149,46 @@ TEST_F(SupervisorInterop, TooManyBeamChildCrashesShutTheCppSupervisorDown) {
     EXPECT_EQ((*down)[4], Term(atom("shutdown")));
     // The supervisor waited for its children to go before exiting.
     EXPECT_EQ(erl().eval("{whereis(c1), whereis(c2)}"), "{undefined,undefined}");
+}
+
+TEST_F(SupervisorInterop, ErlReadsTheCppSupervisorsChildSpecsAsOtpOnes) {
+    ProcessBody idle = [](Self self) -> Task<> {
+        while (co_await self.receive()) {
+        }
+    };
+    auto sup = start(node(), {.intensity = 5, .period = 60s},
+                     {remote_child("m1"), {.id = atom("local"), .start = worker(idle), .modules = list(atom("cpp_mod"))}},
+                     {.name = "specsup"});
+    ASSERT_TRUE(sup.ok()) << to_string(sup.term()) << cpp_->log.text();
+    ASSERT_TRUE(started("m1")) << erl().transcript();
+    const std::string ref = "{specsup, '" + std::string(node().name().name()) + "'}";
+    // Modules: the start module of a BEAM child, as OTP's default; what the spec says otherwise.
+    EXPECT_EQ(erl().eval("[{Id, M} || {Id, _, worker, M} <- supervisor:which_children(" + ref + ")]"),
+              "[{m1,[sup_peer]},{local,[cpp_mod]}]");
+    EXPECT_EQ(erl().eval("{ok, S = #{start := {M, F, [A1, P]}}} = supervisor:get_childspec(" + ref + ", m1), "
+                         "{maps:without([start], S), M, F, A1, is_pid(P), supervisor:check_childspecs([S])}"),
+              "{#{id => m1,modules => [sup_peer],restart => permanent,shutdown => 5000,significant => false,"
+              "type => worker},sup_peer,worker,m1,true,ok}");
+    EXPECT_EQ(erl().eval("supervisor:get_childspec(" + ref + ", local)"),
+              "{ok,#{id => local,modules => [cpp_mod],restart => permanent,shutdown => 5000,significant => false,"
+              "start => undefined,type => worker}}");
+    EXPECT_EQ(erl().eval("supervisor:get_childspec(" + ref + ", nobody)"), "{error,not_found}");
+}
+
+TEST_F(SupervisorInterop, ErlGetsSimpleOneForOneAnswersFromACppSimpleSupervisor) {
+    auto sup = start(node(), {.strategy = Strategy::simple_one_for_one},
+                     {{.id = atom("tmpl"), .start = remote(erl().name(), atom("sup_peer"), atom("worker"), list())}},
+                     {.name = "simplesup"});
+    ASSERT_TRUE(sup.ok()) << to_string(sup.term());
+    const std::string ref = "{simplesup, '" + std::string(node().name().name()) + "'}";
+    ASSERT_EQ(erl().eval("{ok, C} = supervisor:start_child(" + ref + ", [d1, self()]), is_pid(C)"), "true")
+        << erl().transcript();
+    EXPECT_EQ(erl().eval("{supervisor:terminate_child(" + ref + ", d1), supervisor:restart_child(" + ref +
+                         ", whereis(d1)), supervisor:delete_child(" + ref + ", d1)}"),
+              "{{error,simple_one_for_one},{error,simple_one_for_one},{error,simple_one_for_one}}");
+    EXPECT_EQ(erl().eval("{ok, #{id := Id, start := Start}} = supervisor:get_childspec(" + ref + ", whereis(d1)), "
+                         "{Id, Start, supervisor:get_childspec(" + ref + ", self())}"),
+              "{tmpl,{sup_peer,worker,[]},{error,not_found}}");
+    EXPECT_EQ(erl().eval("[M || {undefined, _, worker, M} <- supervisor:which_children(" + ref + ")]"), "[[sup_peer]]");
+    EXPECT_EQ(erl().eval("supervisor:terminate_child(" + ref + ", whereis(d1))"), "ok");
 }
