@@ -1,212 +1,625 @@
-// to_pretty_string: io_lib:format("~tp") with a Unicode printable range (+pc unicode).
+// The pretty printer: io_lib_pretty:print as OTP 25 lays terms out, observed with erl and as
+// its source describes them (facts only; nothing copied). to_pretty_string is ~tp under
+// +pc unicode; io_lib's ~p/~P (services/io_lib_format.cpp) passes its own options.
 //
-// The layout follows what OTP 25's io_lib_pretty does on common terms, as observed with erl:
-//  - a term that fits in the rest of the line (ending at most at column line_length - 2,
-//    counting the closing brackets that follow it) is written flat;
-//  - otherwise its elements are laid out one after another: an element goes on the same line
-//    as the one before only if both are "atomic" (not a non-empty list, tuple or map) and it
-//    fits; every other element starts a new line, indented to the column after the bracket;
-//  - {tag, ...} with an atom tag keeps the tag on the first line and aligns the rest after it
-//    (when the tag is short enough);
-//  - a map pair that does not fit writes `Key =>` and puts the value on the next line, four
-//    columns in.
-// Nesting is only followed while it keeps breaking lines, and never deeper than
-// max_layout_depth: below that, terms are written flat, so deep terms cost no C++ stack.
-#include <edist/text.hpp>
+//  1. Measure: turn the term into a tree of pieces, each with the length it would take on one
+//     line, in characters (a UTF-8 sequence is one column). The depth limit is applied here
+//     ("..." pieces), as are string detection for lists and binaries.
+//  2. If the whole fits in the rest of the line, write it flat.
+//  3. Otherwise choose how far the elements of a {tag, ...} tuple are indented: trying first
+//     "after the tag" (-1), then 4 columns, else 1 (the `cind` pass, which fails when a choice
+//     would push text past half the line).
+//  4. Lay out: atomic pieces (text) share a line while they fit; anything else starts a new
+//     line at the indentation of its container. A binary shown as bytes is not atomic: it
+//     wraps at the line length, and the items around it get lines of their own.
+//
+// `m` below is the total flat length of the term: with no chars_limit, erl uses it as the
+// maximum a line may hold, which is why several tests compare against it.
+#include "etf/text_pretty.hpp"
 
-#include "etf/term_impl.hpp"
 #include "etf/text_common.hpp"
 
+#include <edist/error.hpp>
+#include <edist/text.hpp>
+
 #include <algorithm>
-#include <string>
+#include <optional>
+#include <span>
 #include <vector>
 
 namespace edist {
+namespace detail {
 
 namespace {
 
-using detail::Tag;
-using detail::TermAccess;
-using detail::TextStyle;
+// Layout recursion follows the term's nesting; past this, refuse rather than risk the stack
+// (200 levels leave room under AddressSanitizer, whose frames are several times larger).
+constexpr int max_nesting = 200;
 
-constexpr int max_layout_depth = 100;
-
-std::size_t display_width(std::string_view s) {
-    std::size_t n = 0;
-    for (char c : s)
-        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-    return n;
+// The default io_lib:write: edist's notation (text.hpp); what it is given never has a depth.
+void write_flat(Chars& out, const Term& t, long /*depth*/, bool unicode) {
+    std::string s;
+    append_flat(s, t, unicode ? TextStyle::Pretty : TextStyle::Write);
+    append_utf8_text(out, s);
 }
 
-bool is_atomic(const Term& t) {
-    switch (TermAccess::tag(t)) {
-    case Tag::List: return detail::is_printable_list(t);
-    case Tag::Tuple: return t.tuple_size() == 0;
-    case Tag::Map: return t.as_map().empty();
-    default: return true;
-    }
-}
+struct Piece {
+    enum Type { Text, List, Tuple, Map, Pair, Bin } type = Text;
+    enum Tail { End, Dots, Improper } tail = End; // how a List/Tuple/Map's items end
+    bool tagged = false;
+    long len = 0;
+    Chars text;                 // Text, and Bin's flat form
+    std::vector<Piece> items;   // List/Tuple/Map items (Improper: the last is the tail); Pair: {K, V}
+    std::vector<Chars> bin_items; // Bin: the byte texts, each followed by ','; bin_last is the rest
+    Chars bin_last;
+    Chars bin_bits_value, bin_bits_size; // Bin ending in a partial byte: "X:Size"
+    bool bin_bits = false;
 
-class Pretty {
+    bool atomic() const { return type == Text; }
+};
+
+class Printer {
 public:
-    Pretty(std::string& out, std::size_t line_length) : out_(out), right_(line_length >= 2 ? line_length - 2 : 0) {}
+    Printer(Chars& out, const PrettyLayout& layout)
+        : out_(out), unicode_(layout.unicode), strings_(layout.strings),
+          printable_unicode_(layout.printable_unicode), write_(layout.write) {}
 
-    // Writes t with the line at column `col`; `after` closing characters will follow it on the
-    // same line. Returns the column where the written text ends.
-    std::size_t term(const Term& t, std::size_t col, std::size_t after, int depth) {
-        std::string flat;
-        std::size_t room = col + after < right_ ? right_ - col - after : 0;
-        if (detail::append_flat(flat, t, TextStyle::Pretty, room * 4 + 4)) {
-            std::size_t w = display_width(flat);
-            if (w <= room || is_atomic(t) || depth >= max_layout_depth) return put(flat, col);
-        } else if (is_atomic(t) || depth >= max_layout_depth) {
-            flat.clear();
-            detail::append_flat(flat, t, TextStyle::Pretty);
-            return put(flat, col);
+    Piece measure(const Term& t, long d, int level) {
+        if (level > max_nesting) throw Error(atoms::system_limit, "term nested too deeply to pretty-print");
+        Piece p;
+        switch (t.kind()) {
+        case Kind::Nil: return text(U"[]");
+        case Kind::Atom: {
+            Chars s;
+            write_(s, t, -1, unicode_);
+            return text(std::move(s));
         }
-        switch (TermAccess::tag(t)) {
-        case Tag::List: return list(t, col, after, depth);
-        case Tag::Tuple: return tuple(t, col, after, depth);
-        default: return map(t, col, after, depth);
+        case Kind::List: {
+            if (strings_ && d != 1 && printable_list(t)) {
+                std::vector<char32_t> cs;
+                for (const Term& e : t.as_list()) cs.push_back(static_cast<char32_t>(e.as_int64()));
+                Chars s;
+                write_string(s, cs);
+                return text(std::move(s));
+            }
+            p.type = Piece::List;
+            ListView l = t.as_list();
+            long dd = d;
+            for (const Term& e : l) {
+                if (dd == 1) {
+                    p.tail = Piece::Dots;
+                    break;
+                }
+                p.items.push_back(measure(e, dd - 1, level + 1));
+                --dd;
+            }
+            if (p.tail != Piece::Dots && !l.proper()) {
+                if (dd == 1) {
+                    p.tail = Piece::Dots;
+                } else {
+                    p.items.push_back(measure(*l.tail, dd - 1, level + 1));
+                    p.tail = Piece::Improper;
+                }
+            }
+            p.len = sequence_length(p, 2);
+            return p;
+        }
+        case Kind::Tuple: {
+            auto elems = t.as_tuple();
+            if (elems.empty()) return text(U"{}");
+            if (d == 1) return text(U"{...}");
+            p.type = Piece::Tuple;
+            p.tagged = elems[0].is_atom() && elems.size() > 1;
+            long dd = d;
+            for (const Term& e : elems) {
+                if (dd == 1) {
+                    p.tail = Piece::Dots;
+                    break;
+                }
+                p.items.push_back(measure(e, dd - 1, level + 1));
+                --dd;
+            }
+            p.len = sequence_length(p, 2);
+            return p;
+        }
+        case Kind::Map: {
+            MapView m = t.as_map();
+            if (m.empty()) return text(U"#{}");
+            if (d == 1) return text(U"#{...}");
+            p.type = Piece::Map;
+            long dd = d;
+            for (std::size_t i = 0; i < m.size(); ++i, --dd) {
+                if (dd == 1) {
+                    p.tail = Piece::Dots;
+                    break;
+                }
+                Piece pair;
+                pair.type = Piece::Pair;
+                pair.items.push_back(measure(m.key(i), d - 1, level + 1));
+                pair.items.push_back(measure(m.value(i), d - 1, level + 1));
+                pair.len = pair.items[0].len + 4 + pair.items[1].len;
+                p.items.push_back(std::move(pair));
+            }
+            p.len = sequence_length(p, 3);
+            return p;
+        }
+        case Kind::Binary: return binary(t, d);
+        default: {
+            Chars s;
+            write_(s, t, -1, false);
+            return text(std::move(s));
+        }
+        }
+    }
+
+    // cind: can tagged tuples be indented by `ind`? Throws NoGood when not.
+    struct NoGood {};
+
+    void cind(const Piece& p, long col, long ll, long m, long ind, long ld, long w) {
+        if (fits(p, col, ll, m, ld, w)) return;
+        switch (p.type) {
+        case Piece::List: cind_list(p, 0, col + 1, ll, m, ind, ld, w + 1); return;
+        case Piece::Tuple:
+            if (p.tagged)
+                cind_tag_tuple(p, col, ll, m, ind, ld, w + 1);
+            else
+                cind_list(p, 0, col + 1, ll, m, ind, ld, w + 1);
+            return;
+        case Piece::Map: cind_map(p, col + 2, ll, m, ind, ld, w + 2); return;
+        default: return;
+        }
+    }
+
+    void pp(const Piece& p, long col, long ll, long m, long tind, long ind, long ld, long w) {
+        if (fits(p, col, ll, m, ld, w)) return write(p);
+        switch (p.type) {
+        case Piece::List:
+            out_ += U'[';
+            pp_list(p, 0, col + 1, ll, m, tind, ind + 1, ld, U'|', w + 1);
+            out_ += U']';
+            return;
+        case Piece::Tuple:
+            out_ += U'{';
+            if (p.tagged)
+                pp_tag_tuple(p, col, ll, m, tind, ind, ld, w + 1);
+            else
+                pp_list(p, 0, col + 1, ll, m, tind, ind + 1, ld, U',', w + 1);
+            out_ += U'}';
+            return;
+        case Piece::Map:
+            out_ += U"#{";
+            pp_map(p, col + 2, ll, m, tind, ind + 2, ld, w + 1);
+            out_ += U'}';
+            return;
+        case Piece::Bin: pp_binary(p, col + 2, ll, m, ind + 2, ld, w); return;
+        default: write(p); return;
+        }
+    }
+
+    void write(const Piece& p) {
+        switch (p.type) {
+        case Piece::Text:
+        case Piece::Bin: out_ += p.text; return;
+        case Piece::Pair:
+            write(p.items[0]);
+            out_ += U" => ";
+            write(p.items[1]);
+            return;
+        case Piece::List:
+            out_ += U'[';
+            write_items(p, U'|');
+            out_ += U']';
+            return;
+        case Piece::Tuple:
+            out_ += U'{';
+            write_items(p, U',');
+            out_ += U'}';
+            return;
+        case Piece::Map:
+            out_ += U"#{";
+            write_items(p, U',');
+            out_ += U'}';
+            return;
         }
     }
 
 private:
-    std::size_t put(const std::string& s, std::size_t col) {
-        out_ += s;
-        return col + display_width(s);
-    }
-    void newline(std::size_t col) {
-        out_ += '\n';
-        out_.append(col, ' ');
+    static Piece text(Chars s) {
+        Piece p;
+        p.len = static_cast<long>(chars_length(s));
+        p.text = std::move(s);
+        return p;
     }
 
-    // One element of a sequence: a term, or a map pair (value != nullptr).
-    struct Item {
-        const Term* key;
-        const Term* value;
-        char sep; // written before it: ',' or '|'
-    };
-
-    bool item_atomic(const Item& it) const { return is_atomic(*it.key) && (!it.value || is_atomic(*it.value)); }
-
-    std::string item_flat(const Item& it, std::size_t limit) const {
-        std::string s;
-        if (!detail::append_flat(s, *it.key, TextStyle::Pretty, limit)) return s;
-        if (it.value) {
-            s += " => ";
-            detail::append_flat(s, *it.value, TextStyle::Pretty, limit);
-        }
-        return s;
+    static long sequence_length(const Piece& p, long brackets) {
+        long len = brackets;
+        for (std::size_t i = 0; i < p.items.size(); ++i) len += p.items[i].len + (i > 0 ? 1 : 0);
+        if (p.tail == Piece::Dots) len += p.items.empty() ? 3 : 4;
+        return len;
     }
 
-    std::size_t item(const Item& it, std::size_t col, std::size_t after, int depth) {
-        if (!it.value) return term(*it.key, col, after, depth);
-        std::size_t room = col + after < right_ ? right_ - col - after : 0;
-        std::string flat = item_flat(it, room * 4 + 4);
-        if (display_width(flat) <= room) return put(flat, col);
-        std::size_t c = term(*it.key, col, 3, depth + 1);
-        out_ += " =>";
-        newline(col + 4);
-        (void)c;
-        return term(*it.value, col + 4, after, depth + 1);
-    }
-
-    // Lays out items from column `col0` (the first one already positioned there). `close` is
-    // the number of closing characters after the last item.
-    std::size_t sequence(const std::vector<Item>& items, std::size_t col0, std::size_t after, int depth,
-                         bool first_on_line = true) {
-        std::size_t col = col0;
-        bool prev_atomic = false;
-        for (std::size_t i = 0; i < items.size(); ++i) {
-            const Item& it = items[i];
-            bool last = i + 1 == items.size();
-            // What follows this item on its line: a separator, or the closing brackets.
-            std::size_t trail = last ? after : 1;
-            bool atomic = item_atomic(it);
-            if (i == 0) {
-                if (!first_on_line) newline(col0);
-                col = item(it, col0, trail, depth + 1);
-            } else {
-                out_ += it.sep;
-                ++col;
-                std::string flat;
-                bool same_line = false;
-                if (atomic && prev_atomic) {
-                    std::size_t room = col + trail < right_ ? right_ - col - trail : 0;
-                    flat = item_flat(it, room * 4 + 4);
-                    same_line = display_width(flat) <= room;
-                }
-                if (same_line) {
-                    col = put(flat, col);
-                } else {
-                    newline(col0);
-                    col = item(it, col0, trail, depth + 1);
-                }
-            }
-            prev_atomic = atomic;
-        }
-        return col;
-    }
-
-    std::size_t list(const Term& t, std::size_t col, std::size_t after, int depth) {
+    bool printable_list(const Term& t) const {
         ListView l = t.as_list();
-        std::vector<Item> items;
-        items.reserve(l.size() + 1);
-        for (const Term& e : l) items.push_back({&e, nullptr, ','});
-        if (!l.proper()) items.push_back({l.tail, nullptr, '|'});
-        out_ += '[';
-        std::size_t end = sequence(items, col + 1, after + 1, depth);
-        out_ += ']';
-        return end + 1;
+        if (!l.proper()) return false;
+        bool unicode = unicode_ && printable_unicode_;
+        for (const Term& e : l)
+            if (!e.is_int64() || !printable_char(e.as_int64(), unicode)) return false;
+        return true;
     }
 
-    std::size_t tuple(const Term& t, std::size_t col, std::size_t after, int depth) {
-        auto elems = t.as_tuple();
-        std::vector<Item> items;
-        for (const Term& e : elems) items.push_back({&e, nullptr, ','});
-        out_ += '{';
-        std::size_t end;
-        if (elems.size() >= 2 && elems[0].is_atom()) {
-            std::string tag;
-            detail::append_atom(tag, elems[0].as_atom().name(), TextStyle::Pretty);
-            std::size_t tag_end = col + 1 + display_width(tag) + 1;
-            out_ += tag;
-            out_ += ',';
-            items.erase(items.begin());
-            // A long tag would push everything to the right edge; erl then starts the
-            // elements on the next line, a few columns in.
-            if (tag_end <= right_ / 2 + 1)
-                end = sequence(items, tag_end, after + 1, depth);
-            else
-                end = sequence(items, col + 4, after + 1, depth, false);
-        } else {
-            end = sequence(items, col + 1, after + 1, depth);
+    Piece binary(const Term& t, long d) {
+        if (t.bit_size() == 0) return text(U"<<>>");
+        if (d == 1) return text(U"<<...>>");
+        if (strings_ && t.bit_size() % 8 == 0) {
+            if (auto p = printable_binary(t.as_binary(), d - 1)) return std::move(*p);
         }
-        out_ += '}';
-        return end + 1;
+        Piece p;
+        p.type = Piece::Bin;
+        write_(p.text, t, d, false);
+        p.len = static_cast<long>(p.text.size());
+        // Split the flat text back into the items pp_binary breaks lines between.
+        Chars body = p.text.substr(2, p.text.size() - 4);
+        std::size_t start = 0;
+        for (std::size_t i = 0; i < body.size(); ++i) {
+            if (body[i] == U',') {
+                p.bin_items.push_back(body.substr(start, i - start));
+                start = i + 1;
+            }
+        }
+        p.bin_last = body.substr(start);
+        auto colon = p.bin_last.find(U':');
+        if (colon != Chars::npos) {
+            p.bin_bits = true;
+            p.bin_bits_value = p.bin_last.substr(0, colon);
+            p.bin_bits_size = p.bin_last.substr(colon + 1);
+        }
+        return p;
     }
 
-    std::size_t map(const Term& t, std::size_t col, std::size_t after, int depth) {
-        MapView m = t.as_map();
-        std::vector<Item> items;
-        items.reserve(m.size());
-        for (std::size_t i = 0; i < m.size(); ++i) items.push_back({&m.key(i), &m.value(i), ','});
-        out_ += "#{";
-        std::size_t end = sequence(items, col + 2, after + 1, depth);
-        out_ += '}';
-        return end + 1;
+    // A binary shown as text: all of it, or (under a depth limit) a printable prefix.
+    std::optional<Piece> printable_binary(std::span<const std::uint8_t> bin, long d1) {
+        std::size_t len = bin.size();
+        if (d1 >= 0) len = std::min<std::size_t>(4 * static_cast<std::size_t>(d1), bin.size());
+        if (len == 0) return std::nullopt;
+        auto as_text = [&](const std::vector<char32_t>& cs, bool utf8, bool cut) {
+            Chars s = U"<<";
+            write_string(s, cs);
+            if (utf8) s += U"/utf8";
+            if (cut) s += U"...";
+            s += U">>";
+            return text(std::move(s));
+        };
+        auto latin1 = [&]() -> std::optional<Piece> {
+            std::size_t n = 0;
+            while (n < len && n < bin.size() && printable_char(bin[n], false)) ++n;
+            std::vector<char32_t> cs(bin.begin(), bin.begin() + static_cast<std::ptrdiff_t>(n));
+            if (n == bin.size()) return as_text(cs, false, false);
+            if (d1 > 0 && static_cast<long>(n) >= d1) return as_text(cs, false, true);
+            return std::nullopt;
+        };
+        if (!unicode_) return latin1();
+        // ~tp: if the first `len` characters are not all valid UTF-8, the binary is judged as
+        // Latin-1 (observed: <<221,172,201,249>> prints as <<"Ý¬Éù">>, though it starts with a
+        // valid sequence). Otherwise count characters against the printable range.
+        {
+            std::string_view all(reinterpret_cast<const char*>(bin.data()), bin.size());
+            std::size_t at = 0;
+            for (std::size_t n = 0; n < len && at < all.size(); ++n)
+                if (decode_utf8(all, at) < 0) return latin1();
+        }
+        std::size_t i = 0, chars = 0;
+        std::vector<char32_t> cs;
+        bool stopped = false;
+        while (i < bin.size()) {
+            std::size_t at = i;
+            long c = decode_utf8(
+                std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()), i);
+            if (c < 0) return latin1();
+            if (chars == len || !printable_char(c, printable_unicode_)) {
+                i = at;
+                stopped = true;
+                break;
+            }
+            cs.push_back(static_cast<char32_t>(c));
+            ++chars;
+        }
+        if (!stopped) return as_text(cs, chars != bin.size(), false);
+        if (d1 > 0 && static_cast<long>(chars) >= d1) return as_text(cs, i != chars, true);
+        return std::nullopt;
     }
 
-    std::string& out_;
-    std::size_t right_; // the last column text may reach
+    static bool fits(const Piece& p, long col, long ll, long m, long ld, long w) {
+        return p.len < ll - col - ld && p.len + w + ld <= m;
+    }
+
+    // last_depth: the last item of a sequence carries the closing brackets that follow it.
+    static long last_depth(const Piece& seq, std::size_t next, long ld) {
+        bool more = next < seq.items.size() && !(seq.tail == Piece::Improper && next + 1 == seq.items.size());
+        return more ? 0 : ld + 1;
+    }
+
+    static bool fits_on_line(const Piece& e, long col, long ll, long m, long ld1, long w) {
+        long elen = 1 + e.len;
+        if (ld1 == 0) return elen + 1 < ll - col && w + elen + 1 <= m;
+        return elen < ll - col - ld1 && w + elen + ld1 <= m;
+    }
+
+    static bool atomic_pair(const Piece& p) { return p.items[0].atomic() && p.items[1].atomic(); }
+
+    void write_items(const Piece& p, char32_t sep) {
+        for (std::size_t i = 0; i < p.items.size(); ++i) {
+            if (i > 0) out_ += (p.tail == Piece::Improper && i + 1 == p.items.size()) ? sep : U',';
+            write(p.items[i]);
+        }
+        if (p.tail == Piece::Dots) {
+            if (!p.items.empty()) out_ += sep;
+            out_ += U"...";
+        }
+    }
+
+    void newline(long ind) {
+        out_ += U'\n';
+        out_.append(static_cast<std::size_t>(std::max(0L, ind)), U' ');
+    }
+
+    // Items from index `from`; the first one opens the sequence at col0.
+    void pp_list(const Piece& p, std::size_t from, long col0, long ll, long m, long tind, long ind, long ld,
+                 char32_t sep, long w) {
+        if (from == p.items.size()) {
+            if (p.tail == Piece::Dots) out_ += U"...";
+            return;
+        }
+        long we = pp_element(p.items[from], col0, ll, m, tind, ind, last_depth(p, from + 1, ld), w);
+        pp_tail(p, from + 1, col0, col0 + we, ll, m, tind, ind, ld, sep, w + we);
+    }
+
+    void pp_tail(const Piece& p, std::size_t i, long col0, long col, long ll, long m, long tind, long ind, long ld,
+                 char32_t sep, long w) {
+        for (; i < p.items.size(); ++i) {
+            const Piece& e = p.items[i];
+            if (p.tail == Piece::Improper && i + 1 == p.items.size()) {
+                if (e.len + 1 < ll - col - (ld + 1) && e.len + 1 + w + (ld + 1) <= m && e.atomic()) {
+                    out_ += sep;
+                    write(e);
+                } else {
+                    out_ += sep;
+                    newline(ind);
+                    pp(e, col0, ll, m, tind, ind, ld + 1, 0);
+                }
+                return;
+            }
+            long ld1 = last_depth(p, i + 1, ld);
+            if (fits_on_line(e, col, ll, m, ld1, w) && e.atomic()) {
+                out_ += U',';
+                write(e);
+                col += 1 + e.len;
+                w += 1 + e.len;
+            } else {
+                out_ += U',';
+                newline(ind);
+                long we = pp_element(e, col0, ll, m, tind, ind, ld1, 0);
+                col = col0 + we;
+                w = we;
+            }
+        }
+        if (p.tail == Piece::Dots) {
+            out_ += sep;
+            out_ += U"...";
+        }
+    }
+
+    long pp_element(const Piece& e, long col, long ll, long m, long tind, long ind, long ld, long w) {
+        if (fits(e, col, ll, m, ld, w) && e.atomic()) {
+            write(e);
+            return e.len;
+        }
+        pp(e, col, ll, m, tind, ind, ld, w);
+        return ll; // forces the next item onto a new line
+    }
+
+    void pp_tag_tuple(const Piece& p, long col, long ll, long m, long tind, long ind, long ld, long w) {
+        const Piece& tag = p.items[0];
+        long tag_ind = tag.len + 2;
+        long tcol = col + tag_ind;
+        write(tag);
+        if (tind > 0 && tag_ind > tind) {
+            pp_tail(p, 1, col + tind, tcol, ll, m, tind, ind + tind, ld, U',', w + tag.len);
+        } else {
+            out_ += U',';
+            pp_list(p, 1, tcol, ll, m, tind, ind + tag_ind, ld, U',', w + tag.len + 1);
+        }
+    }
+
+    void pp_map(const Piece& p, long col, long ll, long m, long tind, long ind, long ld, long w) {
+        long pw = pp_pair(p.items[0], col, ll, m, tind, ind, last_depth(p, 1, ld), w);
+        long c = col + pw;
+        w = pw;
+        for (std::size_t i = 1; i < p.items.size(); ++i) {
+            const Piece& e = p.items[i];
+            long ld1 = last_depth(p, i + 1, ld);
+            if (fits_on_line(e, c, ll, m, ld1, w) && atomic_pair(e)) {
+                out_ += U',';
+                write(e);
+                c += 1 + e.len;
+                w += 1 + e.len;
+            } else {
+                out_ += U',';
+                newline(ind);
+                pw = pp_pair(e, col, ll, m, tind, ind, ld1, 0);
+                c = col + pw;
+                w = pw;
+            }
+        }
+        if (p.tail == Piece::Dots) out_ += U",...";
+    }
+
+    long pp_pair(const Piece& pair, long col, long ll, long m, long tind, long ind, long ld, long w) {
+        if (fits(pair, col, ll, m, ld, w)) {
+            write(pair);
+            return atomic_pair(pair) ? pair.len : ll;
+        }
+        long i = tind > 0 ? tind : 4;
+        pp(pair.items[0], col, ll, m, tind, ind, ld, w);
+        out_ += U" =>";
+        newline(ind + i);
+        pp(pair.items[1], col + i, ll, m, tind, ind + i, ld, 0);
+        return ll;
+    }
+
+    void pp_binary(const Piece& p, long col, long ll, long m, long ind, long ld, long w) {
+        long n0 = std::max(8L, std::min(ll - col, m - 4 - w) - ld);
+        long n = n0;
+        out_ += U"<<";
+        for (const Chars& item : p.bin_items) {
+            long len = static_cast<long>(item.size()) + 1;
+            if (n - len < 0) {
+                newline(ind);
+                n = n0 - len;
+            } else {
+                n -= len;
+            }
+            out_ += item;
+            out_ += U',';
+        }
+        long last_len = p.bin_bits ? static_cast<long>(p.bin_bits_value.size() + p.bin_bits_size.size()) + 1
+                                   : static_cast<long>(p.bin_last.size());
+        if (last_len > n) newline(ind);
+        out_ += p.bin_last;
+        out_ += U">>";
+    }
+
+    void cind_list(const Piece& p, std::size_t from, long col0, long ll, long m, long ind, long ld, long w) {
+        if (from == p.items.size()) return; // only dots
+        long we = cind_element(p.items[from], col0, ll, m, ind, last_depth(p, from + 1, ld), w);
+        cind_tail(p, from + 1, col0, col0 + we, ll, m, ind, ld, w + we);
+    }
+
+    void cind_tail(const Piece& p, std::size_t i, long col0, long col, long ll, long m, long ind, long ld, long w) {
+        for (; i < p.items.size(); ++i) {
+            const Piece& e = p.items[i];
+            if (p.tail == Piece::Improper && i + 1 == p.items.size()) {
+                if (e.len + 1 < ll - col - (ld + 1) && e.len + 1 + w + (ld + 1) <= m && e.atomic()) return;
+                cind(e, col, ll, m, ind, ld + 1, 0);
+                return;
+            }
+            long ld1 = last_depth(p, i + 1, ld);
+            if (fits_on_line(e, col, ll, m, ld1, w) && e.atomic()) {
+                col += 1 + e.len;
+                w += 1 + e.len;
+            } else {
+                long we = cind_element(e, col0, ll, m, ind, ld1, 0);
+                col = col0 + we;
+                w = we;
+            }
+        }
+    }
+
+    long cind_element(const Piece& e, long col, long ll, long m, long ind, long ld, long w) {
+        if (fits(e, col, ll, m, ld, w) && e.atomic()) return e.len;
+        cind(e, col, ll, m, ind, ld, w);
+        return ll;
+    }
+
+    void cind_tag_tuple(const Piece& p, long col, long ll, long m, long ind, long ld, long w) {
+        long tlen = p.items[0].len;
+        long tag_ind = tlen + 2;
+        long tcol = col + tag_ind;
+        if (ind > 0 && tag_ind > ind) {
+            long col1 = col + ind;
+            if (!(m + col1 <= ll || col1 <= ll / 2)) throw NoGood{};
+            cind_tail(p, 1, col1, tcol, ll, m, ind, ld, w + tlen);
+        } else {
+            if (!(m + tcol < ll || tcol < ll / 2)) throw NoGood{};
+            cind_list(p, 1, tcol, ll, m, ind, ld, w + tlen + 1);
+        }
+    }
+
+    void cind_map(const Piece& p, long col, long ll, long m, long ind, long ld, long w) {
+        long pw = cind_pair(p.items[0], col, ll, m, ind, last_depth(p, 1, ld), w);
+        long c = col + pw;
+        w = w + pw;
+        for (std::size_t i = 1; i < p.items.size(); ++i) {
+            const Piece& e = p.items[i];
+            long ld1 = last_depth(p, i + 1, ld);
+            if (fits_on_line(e, c, ll, m, ld1, w) && atomic_pair(e)) {
+                c += 1 + e.len;
+                w += 1 + e.len;
+            } else {
+                pw = cind_pair(e, col, ll, m, ind, ld1, 0);
+                c = col + pw;
+                w = pw;
+            }
+        }
+    }
+
+    long cind_pair(const Piece& pair, long col, long ll, long m, long ind, long ld, long w) {
+        if (fits(pair, col, ll, m, ld, w)) return atomic_pair(pair) ? pair.len : ll;
+        cind(pair.items[0], col, ll, m, ind, ld, w);
+        cind(pair.items[1], col + (ind > 0 ? ind : 4), ll, m, ind, ld, 0);
+        return ll;
+    }
+
+    Chars& out_;
+    bool unicode_;
+    bool strings_;
+    bool printable_unicode_;
+    const std::function<void(Chars&, const Term&, long, bool)>& write_;
 };
 
 } // namespace
 
+void print_pretty(Chars& out, const Term& t, const PrettyLayout& layout) {
+    PrettyLayout l = layout;
+    if (!l.write) l.write = write_flat;
+    long col = l.column, ll = l.line_length;
+    if (l.depth == 0) {
+        out += U"...";
+        return;
+    }
+    if (col <= 0) col = 1;
+    switch (t.kind()) {
+    case Kind::Atom: l.write(out, t, -1, l.unicode); return;
+    case Kind::Tuple:
+    case Kind::List:
+    case Kind::Nil:
+    case Kind::Map:
+    case Kind::Binary: break;
+    default: l.write(out, t, -1, false); return;
+    }
+    Printer printer(out, l);
+    Piece p = printer.measure(t, l.depth, 0);
+    long m = p.len;
+    if (ll == 0 || (p.len < ll - col && p.len <= m)) return printer.write(p);
+    long tind = 1;
+    for (long candidate : {-1L, 4L}) {
+        try {
+            printer.cind(p, col, ll, m, candidate, 0, 0);
+            tind = candidate;
+            break;
+        } catch (const Printer::NoGood&) {
+        }
+    }
+    printer.pp(p, col, ll, m, tind, col - 1, 0, 0);
+}
+
+} // namespace detail
+
 std::string to_pretty_string(const Term& t, const PrettyOptions& opts) {
+    detail::PrettyLayout layout; // ~tp under +pc unicode
+    layout.column = static_cast<long>(opts.indent) + 1;
+    layout.line_length = static_cast<long>(opts.line_length);
+    detail::Chars text;
+    try {
+        detail::print_pretty(text, t, layout);
+    } catch (const Error&) {
+        // Nested deeper than the layout follows (erl would go on, its stack grows): one line.
+        std::string flat;
+        detail::append_flat(flat, t, detail::TextStyle::Pretty);
+        return flat;
+    }
     std::string out;
-    Pretty(out, opts.line_length).term(t, opts.indent, 0, 0);
+    out.reserve(text.size());
+    for (char32_t c : text) detail::append_utf8(out, c);
     return out;
 }
 

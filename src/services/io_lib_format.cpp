@@ -497,8 +497,18 @@ private:
             if (s.adjust == Adjust::left) bad("~p cannot be left-adjusted");
             long line_length = s.width ? static_cast<long>(*s.width) : 80;
             long column = s.precision ? static_cast<long>(*s.precision) : static_cast<long>(col_) + 1;
+            edist::detail::PrettyLayout layout;
+            layout.column = column;
+            layout.line_length = line_length;
+            layout.depth = depth;
+            layout.unicode = s.enc == Encoding::unicode;
+            layout.strings = s.strings;
+            layout.printable_unicode = opts_.printable_unicode;
+            layout.write = [this](Chars& out, const Term& t, long d, bool unicode) {
+                detail::write_term(out, t, d, unicode ? Encoding::unicode : Encoding::latin1, opts_);
+            };
             Chars text;
-            detail::print_term(text, a, column, line_length, depth, s.enc, s.strings, opts_);
+            edist::detail::print_pretty(text, a, layout);
             return put(text);
         }
         default: bad("unknown control sequence ~" + std::string(s.control < 128 ? 1 : 0, char(s.control)));
