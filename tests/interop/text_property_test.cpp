@@ -4,6 +4,7 @@
 //   to_string(t) is io_lib:format("~w", [T]) exactly, for terms erl can print readably
 //   parse() reads erl's ~w text back to the term
 //   parse(to_string(t)) == t for every term, pids, ports, refs and funs included
+//   to_pretty_string(t) is io_lib:format("~tp", [T]) exactly, erl started with +pc unicode
 #include "interop/erl_runner.hpp"
 
 #include <edist/etf.hpp>
@@ -12,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -24,6 +26,18 @@ using namespace edist::test;
 
 constexpr int term_count = 5000;
 const std::filesystem::path script = test_data("etf_property.escript");
+
+// ~tp of each term in IN, as blobs in OUT (etf_property.escript's format), under +pc unicode:
+// the printable range to_pretty_string assumes.
+constexpr const char* pretty_script = R"(#!/usr/bin/env escript
+%%! +pc unicode
+main([In, Out]) ->
+    {ok, Bin} = file:read_file(In),
+    Texts = [unicode:characters_to_binary(io_lib:format("~tp", [binary_to_term(B)])) || B <- blobs(Bin)],
+    ok = file:write_file(Out, [[<<(byte_size(T)):32>>, T] || T <- Texts]).
+blobs(<<>>) -> [];
+blobs(<<Len:32, B:Len/binary, Rest/binary>>) -> [B | blobs(Rest)].
+)";
 
 std::string clip(std::string s, std::size_t max = 800) {
     if (s.size() > max) s = s.substr(0, max) + "... (" + std::to_string(s.size()) + " chars)";
@@ -109,6 +123,15 @@ protected:
             return;
         }
         for (auto& b : read_blobs(texts_file)) texts_.emplace_back(b.begin(), b.end());
+        auto pretty_escript = dir_->path() / "pretty.escript";
+        write_file(pretty_escript, std::vector<std::uint8_t>(pretty_script, pretty_script + std::strlen(pretty_script)));
+        auto pretty_file = (dir_->path() / "pretty.bin").string();
+        r = run_escript(pretty_escript, {terms_file, pretty_file});
+        if (r.exit_code != 0) {
+            setup_error_ = "erl failed to pretty-print terms: " + r.output;
+            return;
+        }
+        for (auto& b : read_blobs(pretty_file)) pretty_texts_.emplace_back(b.begin(), b.end());
         for (auto& b : read_blobs(terms_file)) {
             auto t = etf::decode(b);
             if (!t.ok()) {
@@ -125,6 +148,7 @@ protected:
         ASSERT_TRUE(setup_error_.empty()) << setup_error_;
         ASSERT_EQ(terms_.size(), std::size_t(term_count));
         ASSERT_EQ(texts_.size(), terms_.size());
+        ASSERT_EQ(pretty_texts_.size(), terms_.size());
     }
 
     static inline std::unique_ptr<TempDir> dir_;
@@ -132,6 +156,7 @@ protected:
     static inline std::string setup_error_;
     static inline std::vector<Term> terms_;
     static inline std::vector<std::string> texts_;
+    static inline std::vector<std::string> pretty_texts_;
 };
 
 TEST_F(ErlText, ToStringIsErlangTildeW) {
@@ -150,6 +175,21 @@ TEST_F(ErlText, ToStringIsErlangTildeW) {
         if (bad++ == 0) ADD_FAILURE() << "term " << i << " (seed " << seed_ << "): " << first_difference(texts_[i], ours);
     }
     EXPECT_EQ(bad, 0u) << bad << " of " << compared << " texts differ (seed " << seed_ << ")";
+    EXPECT_GE(compared, std::size_t(term_count) / 4) << "too few terms without pids, ports, refs and funs";
+}
+
+TEST_F(ErlText, ToPrettyStringIsErlangTildeTp) {
+    std::size_t compared = 0, bad = 0;
+    for (std::size_t i = 0; i < terms_.size(); ++i) {
+        const Term& t = terms_[i];
+        if (!erl_prints_readably(t) || has_large_map(t)) continue;
+        ++compared;
+        std::string ours = to_pretty_string(t);
+        if (ours == pretty_texts_[i]) continue;
+        if (bad++ == 0)
+            ADD_FAILURE() << "term " << i << " (seed " << seed_ << "): " << first_difference(pretty_texts_[i], ours);
+    }
+    EXPECT_EQ(bad, 0u) << bad << " of " << compared << " ~tp texts differ (seed " << seed_ << ")";
     EXPECT_GE(compared, std::size_t(term_count) / 4) << "too few terms without pids, ports, refs and funs";
 }
 
