@@ -84,7 +84,7 @@ Command add_term_command(CLI::App& root) {
     auto* decode = term->add_subcommand(
         "decode", "Read one term in the external term format (term_to_binary output) and print it");
     decode->add_option("FILE", d->input, "File holding the ETF bytes; '-' or none for stdin");
-    decode->add_flag("-p,--pretty", d->pretty, "Print as io:format(\"~p\") does, not as ~w");
+    decode->add_flag("-p,--pretty", d->pretty, "Print as io:format(\"~tp\") does (erl +pc unicode), not as ~w");
     decode->add_flag("-x,--hex", d->hex, "The input is hex text (whitespace ignored), not raw bytes");
     decode->footer("Example:\n  edist term encode '{ok,[1,2,3]}' -o t.etf && edist term decode t.etf");
 
