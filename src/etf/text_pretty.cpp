@@ -48,12 +48,8 @@ struct Piece {
     enum Tail { End, Dots, Improper } tail = End; // how a List/Tuple/Map's items end
     bool tagged = false;
     long len = 0;
-    Chars text;                 // Text, and Bin's flat form
+    Chars text;                 // Text, and Bin's flat form (pp_binary breaks it at its commas)
     std::vector<Piece> items;   // List/Tuple/Map items (Improper: the last is the tail); Pair: {K, V}
-    std::vector<Chars> bin_items; // Bin: the byte texts, each followed by ','; bin_last is the rest
-    Chars bin_last;
-    Chars bin_bits_value, bin_bits_size; // Bin ending in a partial byte: "X:Size"
-    bool bin_bits = false;
 
     bool atomic() const { return type == Text; }
 };
@@ -257,22 +253,6 @@ private:
         p.type = Piece::Bin;
         write_(p.text, t, d, false);
         p.len = static_cast<long>(p.text.size());
-        // Split the flat text back into the items pp_binary breaks lines between.
-        Chars body = p.text.substr(2, p.text.size() - 4);
-        std::size_t start = 0;
-        for (std::size_t i = 0; i < body.size(); ++i) {
-            if (body[i] == U',') {
-                p.bin_items.push_back(body.substr(start, i - start));
-                start = i + 1;
-            }
-        }
-        p.bin_last = body.substr(start);
-        auto colon = p.bin_last.find(U':');
-        if (colon != Chars::npos) {
-            p.bin_bits = true;
-            p.bin_bits_value = p.bin_last.substr(0, colon);
-            p.bin_bits_size = p.bin_last.substr(colon + 1);
-        }
         return p;
     }
 
@@ -469,22 +449,24 @@ private:
     void pp_binary(const Piece& p, long col, long ll, long m, long ind, long ld, long w) {
         long n0 = std::max(8L, std::min(ll - col, m - 4 - w) - ld);
         long n = n0;
+        // The flat text is <<B1,B2,...,Last>>: each byte item with its comma must fit in what is
+        // left of the line; the last item (maybe Value:Size) needs only its own length.
+        std::u32string_view body(p.text);
+        body = body.substr(2, body.size() - 4);
         out_ += U"<<";
-        for (const Chars& item : p.bin_items) {
-            long len = static_cast<long>(item.size()) + 1;
+        for (auto comma = body.find(U','); comma != body.npos; comma = body.find(U',')) {
+            long len = static_cast<long>(comma) + 1;
             if (n - len < 0) {
                 newline(ind);
                 n = n0 - len;
             } else {
                 n -= len;
             }
-            out_ += item;
-            out_ += U',';
+            out_ += body.substr(0, comma + 1);
+            body.remove_prefix(comma + 1);
         }
-        long last_len = p.bin_bits ? static_cast<long>(p.bin_bits_value.size() + p.bin_bits_size.size()) + 1
-                                   : static_cast<long>(p.bin_last.size());
-        if (last_len > n) newline(ind);
-        out_ += p.bin_last;
+        if (static_cast<long>(body.size()) > n) newline(ind);
+        out_ += body;
         out_ += U">>";
     }
 
