@@ -33,13 +33,21 @@ std::string describe(char c) {
     return buf;
 }
 
+// erl_scan's white space is 0-32 and, from Latin-1, 128-160 (U+0080-U+00A0, NBSP included).
 void TextScanner::skip_ws() {
     while (pos_ < s_.size()) {
         auto c = static_cast<unsigned char>(s_[pos_]);
         if (c == '%') {
-            while (pos_ < s_.size() && s_[pos_] != '\n') ++pos_;
+            while (pos_ < s_.size() && s_[pos_] != '\n') {
+                if (starts_with("\xef\xbf\xbe") || starts_with("\xef\xbf\xbf"))
+                    fail("illegal character in a comment"); // U+FFFE, U+FFFF: erl_scan refuses them
+                ++pos_;
+            }
         } else if (c <= ' ') {
             ++pos_;
+        } else if (c == 0xC2 && pos_ + 1 < s_.size() && static_cast<unsigned char>(s_[pos_ + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(s_[pos_ + 1]) <= 0xA0) {
+            pos_ += 2;
         } else {
             break;
         }
@@ -101,8 +109,20 @@ Atom TextScanner::parse_atom() {
 }
 
 // --- Characters, strings -------------------------------------------------------------
-// One source character or escape sequence inside quotes, or after '$'.
+// One source character or escape sequence inside quotes, or after '$'. Like erl_scan, refuses
+// surrogates and the non-characters U+FFFE and U+FFFF however they are written.
 long TextScanner::read_char_in_quotes() {
+    const std::size_t start = pos_;
+    long cp = read_char_or_escape();
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "U+%04lX", cp);
+        fail_at(std::string("illegal character ") + buf, start);
+    }
+    return cp;
+}
+
+long TextScanner::read_char_or_escape() {
     const std::size_t start = pos_;
     if (s_[pos_] != '\\') {
         long cp = decode_utf8(s_, pos_);
@@ -207,11 +227,27 @@ std::string TextScanner::read_digits(int base) {
 Term TextScanner::parse_number() {
     const std::size_t start = pos_;
     bool negative = false;
+    std::size_t parens = 0;
     if (peek() == '-' || peek() == '+') {
         negative = s_[pos_++] == '-';
-        skip_ws();
+        // erl_parse:parse_term takes a sign on a number literal only, perhaps parenthesised:
+        // -(5) and -((5)) are -5, -(-5) is refused. Counting the parentheses needs no stack.
+        for (skip_ws(); peek() == '(' && !at_end(); skip_ws()) {
+            ++pos_;
+            ++parens;
+        }
         if (!is_digit(peek()) && peek() != '$') fail_at("a sign must be followed by a number", start);
     }
+    Term t = parse_number_literal(negative, start);
+    for (; parens > 0; --parens) {
+        skip_ws();
+        if (peek() != ')' || at_end()) fail("expected ')'");
+        ++pos_;
+    }
+    return t;
+}
+
+Term TextScanner::parse_number_literal(bool negative, std::size_t start) {
     if (peek() == '$') {
         ++pos_;
         if (at_end()) fail_at("unfinished character literal", start);

@@ -44,12 +44,14 @@ protected:
     Atom parse_quoted_atom();
     Atom parse_atom(); // bare or quoted
 
-    long read_char_in_quotes(); // one character or escape sequence
+    long read_char_in_quotes(); // one character or escape sequence, surrogates refused
+    long read_char_or_escape();
     std::vector<long> parse_strings(); // adjacent "..." literals, joined
     static Term string_term(const std::vector<long>& code_points);
 
     std::string read_digits(int base); // '_' allowed between digits; returned without it
-    Term parse_number(); // integers in any base, $c, floats, with an optional sign
+    Term parse_number(); // integers in any base, $c, floats, with an optional sign: -5, -(5)
+    Term parse_number_literal(bool negative, std::size_t start); // after the sign
     static Term integer_term(const std::string& digits, int base, bool negative, std::size_t at);
     static Term float_term(const std::string& text, bool negative, std::size_t at);
     std::uint64_t read_unsigned(std::uint64_t max, const char* what); // plain decimal
