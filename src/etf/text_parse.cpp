@@ -4,11 +4,13 @@
 #include <edist/etf.hpp>
 #include <edist/text.hpp>
 
+#include "etf/text_bits.hpp"
 #include "etf/text_common.hpp"
 #include "etf/text_scan.hpp"
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,43 +20,13 @@ namespace {
 
 using namespace detail;
 
-// One binary segment may not ask for more bits than this, so "<<0:99999999999>>" cannot make
-// the parser allocate gigabytes.
-constexpr std::uint64_t max_segment_bits = std::uint64_t(1) << 23;
+// Binary literals may build a few megabytes more than their text, no more (text_bits.hpp).
+constexpr std::uint64_t extra_binary_bits = std::uint64_t(8) << 23;
 
-// Appends the low `nbits` bits of a two's complement integer, most significant first.
-class BitWriter {
-public:
-    void put_byte(std::uint8_t b) {
-        if (bits_ % 8 == 0) {
-            bytes_.push_back(b);
-            bits_ += 8;
-        } else {
-            put_bits_le({b}, 8);
-        }
-    }
-    // `le` is the value's two's complement, little-endian, at least ceil(nbits/8) bytes long.
-    void put_bits_le(const std::vector<std::uint8_t>& le, std::uint64_t nbits) {
-        for (std::uint64_t k = nbits; k-- > 0;) {
-            bool bit = (le[k / 8] >> (k % 8)) & 1;
-            if (bits_ % 8 == 0) bytes_.push_back(0);
-            if (bit) bytes_.back() |= static_cast<std::uint8_t>(0x80 >> (bits_ % 8));
-            ++bits_;
-        }
-    }
-    Term finish() && {
-        if (bits_ % 8 == 0) return binary(std::move(bytes_));
-        return bitstring(bytes_, bits_);
-    }
-    std::uint64_t bits() const { return bits_; }
-
-private:
-    std::vector<std::uint8_t> bytes_;
-    std::uint64_t bits_ = 0;
-};
 class Parser : TextScanner {
 public:
-    Parser(std::string_view s, const ParseOptions& o) : TextScanner(s), opts_(o) {}
+    Parser(std::string_view s, const ParseOptions& o)
+        : TextScanner(s), opts_(o), bits_budget_(extra_binary_bits + 8 * std::uint64_t(s.size())) {}
 
     Term parse_document() {
         skip_ws();
@@ -70,12 +42,16 @@ public:
 
 private:
     struct Frame {
-        enum Kind { List, Tuple, Map } kind;
+        // Paren: `( Term )`, which erl_parse reads as the term itself.
+        enum Kind { List, Tuple, Map, Paren, Binary } kind;
+        std::size_t start; // where the container opened
         std::vector<Term> elems;
         std::vector<std::pair<Term, Term>> pairs;
         Term key;
         bool in_tail = false;
         bool have_key = false;
+        BitWriter bits;         // Binary: the segments so far
+        std::size_t seg_at = 0; // Binary: where the current segment began
     };
 
     // --- The container loop --------------------------------------------------------------
@@ -87,6 +63,9 @@ private:
             for (;;) {
                 if (stack.empty()) return value;
                 Frame& f = stack.back();
+                // Whether the value was a string literal matters to a binary segment only, through
+                // any parentheses.
+                if (f.kind != Frame::Paren && f.kind != Frame::Binary) string_chars_.reset();
                 skip_ws();
                 char c = at_end() ? '\0' : s_[pos_];
                 if (f.kind == Frame::List) {
@@ -117,6 +96,27 @@ private:
                     ++pos_;
                     value = tuple_from(std::move(f.elems));
                     stack.pop_back();
+                } else if (f.kind == Frame::Paren) {
+                    if (c != ')' || at_end()) fail("expected ')'");
+                    ++pos_;
+                    stack.pop_back(); // the value, and whether it was a string literal, pass through
+                    continue;
+                } else if (f.kind == Frame::Binary) {
+                    end_segment(f, value);
+                    skip_ws();
+                    if (starts_with(">>")) {
+                        pos_ += 2;
+                        value = std::move(f.bits).finish();
+                        stack.pop_back();
+                    } else if (peek() == ',' && !at_end()) {
+                        ++pos_;
+                        skip_ws();
+                        f.seg_at = pos_;
+                        break;
+                    } else {
+                        if (at_end()) fail_at("unterminated binary", f.start);
+                        fail("expected ',' or '>>' in a binary");
+                    }
                 } else if (!f.have_key) {
                     if (!starts_with("=>")) fail(starts_with(":=") ? "':=' cannot build a map, use '=>'"
                                                                    : "expected '=>' in a map");
@@ -140,46 +140,69 @@ private:
         }
     }
 
+    void push(std::vector<Frame>& stack, Frame::Kind k, std::size_t start) {
+        if (stack.size() >= opts_.max_depth)
+            fail_at("nesting deeper than max_depth (" + std::to_string(opts_.max_depth) + ")", start);
+        Frame& f = stack.emplace_back();
+        f.kind = k;
+        f.start = start;
+        if (k == Frame::Binary) {
+            f.bits = BitWriter(&bits_budget_);
+            f.seg_at = pos_;
+        }
+    }
+
     // Reads one value into `out` (true), or opens a non-empty container (false).
     bool read_value(Term& out, std::vector<Frame>& stack) {
         skip_ws();
+        string_chars_.reset();
         if (at_end()) fail("unexpected end of input");
         const std::size_t start = pos_;
-        auto open = [&](Frame::Kind k, std::size_t len, char close) {
+        auto open = [&](Frame::Kind k, std::size_t len, std::string_view close) {
             pos_ += len;
             skip_ws();
-            if (peek() == close && !at_end()) {
-                ++pos_;
+            if (starts_with(close)) {
+                pos_ += close.size();
                 return true;
             }
-            if (stack.size() >= opts_.max_depth)
-                fail_at("nesting deeper than max_depth (" + std::to_string(opts_.max_depth) + ")", start);
-            stack.push_back(Frame{k, {}, {}, {}});
+            push(stack, k, start);
             return false;
         };
         char c = s_[pos_];
         switch (c) {
         case '[':
-            if (!open(Frame::List, 1, ']')) return false;
+            if (!open(Frame::List, 1, "]")) return false;
             out = Term();
             return true;
         case '{':
-            if (!open(Frame::Tuple, 1, '}')) return false;
+            if (!open(Frame::Tuple, 1, "}")) return false;
             out = tuple_from({});
             return true;
-        case '#':
-            if (peek(1) == '{') {
-                if (!open(Frame::Map, 2, '}')) return false;
+        case '(':
+            ++pos_;
+            push(stack, Frame::Paren, start);
+            return false;
+        case '#': {
+            ++pos_;
+            skip_ws(); // erl_scan makes '#' a token of its own: "# {}" is a map too
+            if (peek() == '{' && !at_end()) {
+                if (!open(Frame::Map, 1, "}")) return false;
                 out = map_from({});
                 return true;
             }
+            pos_ = start;
             out = parse_hash_notation();
             return true;
+        }
         case '<':
             if (peek(1) != '<') fail("unexpected '<'");
-            out = parse_binary();
+            if (!open(Frame::Binary, 2, ">>")) return false;
+            out = binary("");
             return true;
-        case '"': out = string_term(parse_strings()); return true;
+        case '"':
+            string_chars_ = parse_strings();
+            out = string_term(*string_chars_);
+            return true;
         case '\'': out = Term(parse_quoted_atom()); return true;
         case '-':
         case '+':
@@ -207,105 +230,86 @@ private:
         fail("unexpected " + describe(c));
     }
 
-    // --- Binaries --------------------------------------------------------------------------
-    Term parse_binary() {
-        const std::size_t start = pos_;
-        pos_ += 2;
-        BitWriter w;
+    // --- Binary segments ---------------------------------------------------------------------
+    // After a segment's value: its optional `:Size` and `/Type-...` list, then the bits.
+    void end_segment(Frame& f, const Term& value) {
+        SegmentSpec spec;
         skip_ws();
-        if (starts_with(">>")) {
-            pos_ += 2;
-            return std::move(w).finish();
-        }
-        for (;;) {
-            skip_ws();
-            parse_segment(w);
-            skip_ws();
-            if (starts_with(">>")) {
-                pos_ += 2;
-                return std::move(w).finish();
-            }
-            if (peek() != ',' || at_end()) {
-                if (at_end()) fail_at("unterminated binary", start);
-                fail("expected ',' or '>>' in a binary");
-            }
-            ++pos_;
-        }
-    }
-
-    void parse_segment(BitWriter& w) {
-        const std::size_t start = pos_;
-        std::vector<long> str;
-        Term value;
-        bool is_string = peek() == '"' && !at_end();
-        if (is_string) {
-            str = parse_strings();
-        } else if (is_digit(peek()) || peek() == '-' || peek() == '+' || peek() == '$') {
-            value = parse_number();
-            if (!value.is_integer()) fail_at("only integer and string segments are supported in binaries", start);
-        } else {
-            fail("expected an integer or a string in a binary");
-        }
-        skip_ws();
-        std::uint64_t size = 8;
-        bool sized = false;
         if (peek() == ':' && !at_end()) {
             ++pos_;
+            read_segment_size(spec);
             skip_ws();
-            if (is_string) fail("a size on a string segment is not supported");
-            size = read_unsigned(max_segment_bits, "segment size");
-            sized = true;
         }
-        bool utf8 = false;
         if (peek() == '/' && !at_end()) {
             ++pos_;
-            std::size_t type_at = pos_;
-            std::string type = read_bare_name();
-            if (type == "utf8" && !sized) utf8 = true;
-            else if (type != "integer")
-                fail_at("unsupported binary segment type '" + type + "' (integer and utf8 are supported)", type_at);
+            read_segment_types(spec);
         }
-        if (is_string) {
-            for (long c : str) {
-                if (!utf8) {
-                    w.put_byte(static_cast<std::uint8_t>(c & 0xFF)); // as Erlang: the low 8 bits
-                    continue;
-                }
-                put_utf8(w, c, start);
-            }
-            return;
+        try {
+            if (string_chars_) put_string_segment(f.bits, *string_chars_, spec);
+            else put_segment(f.bits, value, spec);
+        } catch (const SegmentError& e) {
+            fail_at(e.what + " in the binary segment", f.seg_at);
         }
-        if (utf8) {
-            if (!value.is_int64()) fail_at("not a Unicode code point", start);
-            put_utf8(w, static_cast<long>(value.as_int64()), start);
-            return;
-        }
-        // Text of n bytes may build a binary of a few megabytes plus 8n bits, no more.
-        if (w.bits() + size > 8 * (max_segment_bits + s_.size())) fail_at("binary too large", start);
-        if (size == 8 && value.is_int64()) {
-            w.put_byte(static_cast<std::uint8_t>(value.as_int64())); // as Erlang: the low 8 bits
-            return;
-        }
-        std::vector<std::uint8_t> le;
-        BigInt v = value.as_bigint();
-        v.to_le_bytes(le);
-        le.resize(std::max<std::size_t>(le.size(), (size + 7) / 8 + 1), 0);
-        if (v.negative()) { // two's complement of the magnitude
-            unsigned carry = 1;
-            for (auto& b : le) {
-                unsigned x = static_cast<std::uint8_t>(~b) + carry;
-                b = static_cast<std::uint8_t>(x);
-                carry = x >> 8;
-            }
-        }
-        w.put_bits_le(le, size);
+        string_chars_.reset();
     }
 
-    void put_utf8(BitWriter& w, long cp, std::size_t at) {
-        if (cp < 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail_at("not a Unicode code point", at);
-        std::string enc;
-        append_utf8(enc, static_cast<std::uint32_t>(cp));
-        for (char b : enc) w.put_byte(static_cast<std::uint8_t>(b));
+    // A size is a literal or a parenthesised term: 8, 16#10, $a, (8), (-8) (refused later),
+    // or the atoms all and undefined that erl_bits knows.
+    void read_segment_size(SegmentSpec& spec) {
+        skip_ws();
+        const std::size_t at = pos_;
+        std::size_t parens = 0;
+        for (; peek() == '(' && !at_end(); skip_ws()) {
+            ++pos_;
+            ++parens;
+        }
+        char c = peek();
+        if (at_end()) fail("expected a segment size");
+        if (is_digit(c) || c == '$' || ((c == '-' || c == '+') && parens > 0)) {
+            Term size = parse_number();
+            if (!size.is_integer()) fail_at("a segment size must be an integer", at);
+            if (size.is_int64() && size.as_int64() < 0) fail_at("a segment size cannot be negative", at);
+            if (!size.is_int64() || size.as_int64() > (std::int64_t(1) << 40)) fail_at("binary too large", at);
+            spec.size_kind = SegmentSpec::Size::Bits;
+            spec.size = static_cast<std::uint64_t>(size.as_int64());
+        } else if (c == '\'' || is_lower(static_cast<unsigned char>(c))) {
+            Atom a = parse_atom();
+            if (a.name() == "all") spec.size_kind = SegmentSpec::Size::All;
+            else if (a.name() == "undefined") spec.size_kind = SegmentSpec::Size::Undefined;
+            else fail_at("a segment size must be an integer", at);
+        } else {
+            fail("expected a segment size");
+        }
+        for (; parens > 0; --parens) {
+            skip_ws();
+            if (peek() != ')' || at_end()) fail("expected ')'");
+            ++pos_;
+        }
+    }
+
+    void read_segment_types(SegmentSpec& spec) {
+        for (;;) {
+            skip_ws();
+            const std::size_t at = pos_;
+            Atom word = parse_atom();
+            std::uint64_t unit = 0;
+            if (word.name() == "unit") {
+                expect(':', "':' after unit");
+                skip_ws();
+                if (!is_digit(peek()) || at_end()) fail("expected a unit of 1 to 256");
+                Term u = parse_number();
+                if (!u.is_int64() || u.as_int64() > 256) fail_at("unit must be 1 to 256", at);
+                unit = static_cast<std::uint64_t>(u.as_int64());
+            }
+            try {
+                add_segment_type(spec, word.name(), unit);
+            } catch (const SegmentError& e) {
+                fail_at(e.what, at);
+            }
+            skip_ws();
+            if (peek() != '-' || at_end()) return;
+            ++pos_;
+        }
     }
 
     // --- fun M:F/A and the #Name<...> notations --------------------------------------------
@@ -316,7 +320,11 @@ private:
         e.function = parse_atom();
         expect('/', "'/' in fun M:F/A");
         skip_ws();
-        e.arity = static_cast<std::uint8_t>(read_unsigned(255, "arity"));
+        const std::size_t at = pos_;
+        if (!is_digit(peek()) || at_end()) fail("expected an arity");
+        Term arity = parse_number(); // any integer literal: 16#2 and 1_0 too
+        if (!arity.is_int64() || arity.as_int64() > 255) fail_at("arity must be an integer from 0 to 255", at);
+        e.arity = static_cast<std::uint8_t>(arity.as_int64());
         return Term(e);
     }
 
@@ -404,6 +412,8 @@ private:
     }
 
     const ParseOptions& opts_;
+    std::uint64_t bits_budget_; // bits all binary literals together may still write
+    std::optional<std::vector<long>> string_chars_; // the value just read was this string literal
 };
 
 } // namespace
