@@ -20,6 +20,7 @@
 
 using namespace edist;
 using namespace edist::literals;
+using namespace std::literals;
 
 namespace {
 
@@ -378,8 +379,115 @@ TEST(Parse, BinariesAndBitStrings) {
     EXPECT_EQ(parsed("<<945/utf8>>"), binary("\xce\xb1"));
     const std::uint8_t b[] = {1, 2, 3 << 3};
     EXPECT_EQ(parsed("<<1,2,3:5>>"), bitstring(b, 21));
-    EXPECT_NE(parse_error("<<1.5>>").find("only integer and string segments"), std::string::npos);
-    EXPECT_NE(parse_error("<<1/float>>").find("unsupported binary segment type 'float'"), std::string::npos);
+    EXPECT_NE(parse_error("<<1.5>>").find("an integer segment needs an integer in the binary segment at offset 2"),
+              std::string::npos);
+}
+
+// Expected bytes below are what erl 25's erl_parse:parse_term gives for the same text.
+TEST(Parse, BinarySegmentsOfEveryTypeAreBuiltAsErlBuildsThem) {
+    EXPECT_EQ(parsed("<<1:16/little>>"), binary(std::string_view("\x01\x00", 2)));
+    EXPECT_EQ(parsed("<<1:16/native>>"), binary(std::string_view("\x01\x00", 2))); // x86, arm: little
+    EXPECT_EQ(parsed("<<1:8/big>>"), binary("\x01"));
+    EXPECT_EQ(parsed("<<1/signed>>"), binary("\x01"));
+    EXPECT_EQ(parsed("<<1:2/unit:4>>"), binary("\x01"));
+    EXPECT_EQ(parsed("<<1:2/integer-unit:4>>"), binary("\x01"));
+    EXPECT_EQ(parsed("<<1:16#10>>"), binary(std::string_view("\x00\x01", 2)));
+    EXPECT_EQ(parsed("<<1 : 3 / little - unit : 8>>"), binary(std::string_view("\x01\x00\x00", 3)));
+    const std::uint8_t abc_le[] = {0xBC, 0xA0};
+    EXPECT_EQ(parsed("<<16#ABC:12/little>>"), bitstring(abc_le, 12)); // whole bytes first, then the top bits
+    EXPECT_EQ(parsed("<<1/float>>"), binary("\x3f\xf0\0\0\0\0\0\0"sv));
+    EXPECT_EQ(parsed("<<1.0/float>>"), binary("\x3f\xf0\0\0\0\0\0\0"sv));
+    EXPECT_EQ(parsed("<<1.0/float-native>>"), binary("\0\0\0\0\0\0\xf0\x3f"sv));
+    EXPECT_EQ(parsed("<<1.5:32/float-little>>"), binary("\0\0\xc0\x3f"sv));
+    EXPECT_EQ(parsed("<<1.5:16/float>>"), binary("\x3e\0"sv));
+    EXPECT_EQ(parsed("<<1.0e-5:16/float>>"), binary("\0\xa8"sv));      // a subnormal half
+    EXPECT_EQ(parsed("<<70000.0:16/float>>"), binary("\x7c\0"sv));     // too large: infinity
+    EXPECT_EQ(parsed("<<1.0e300:32/float>>"), binary("\x7f\x80\0\0"sv)); // likewise
+    EXPECT_EQ(parsed("<<\"a\":8>>"), binary("a"));
+    EXPECT_EQ(parsed("<<\"a\":16>>"), binary("\0a"sv));
+    EXPECT_EQ(parsed("<<\"ab\"/utf16>>"), binary("\0a\0b"sv));
+    EXPECT_EQ(parsed("<<945/utf16-little>>"), binary("\xb1\x03"sv));
+    EXPECT_EQ(parsed("<<16#1F600/utf16>>"), binary("\xd8\x3d\xde\x00"sv));
+    EXPECT_EQ(parsed("<<945/utf32>>"), binary("\0\0\x03\xb1"sv));
+    EXPECT_EQ(parsed("<<945/little-utf32>>"), binary("\xb1\x03\0\0"sv));
+    EXPECT_EQ(parsed("<<1/utf8-little>>"), binary("\x01"));
+    EXPECT_EQ(parsed("<< <<1>>/binary >>"), binary("\x01"));
+    EXPECT_EQ(parsed("<< <<1,2>>:1/binary >>"), binary("\x01"));
+    const std::uint8_t four[] = {0x10};
+    EXPECT_EQ(parsed("<< <<1:4>>/bits >>"), bitstring(four, 4));
+    EXPECT_EQ(parsed("<<(1)>>"), binary("\x01"));
+    EXPECT_EQ(parsed("<<(-1)>>"), binary("\xff"));
+    EXPECT_EQ(parsed("<<(\"a\"):16>>"), binary("\0a"sv)); // still a string literal in parentheses
+}
+
+TEST(Parse, BinarySegmentsErlRefusesAreErrorsWithTheirOffset) {
+    EXPECT_EQ(parse_error("<<1, 1:8/float>>"),
+              "a float segment must be 16, 32 or 64 bits, not 8 in the binary segment at offset 5");
+    EXPECT_EQ(parse_error("<<1:8/utf8>>"), "a utf8 segment takes no size and no unit in the binary segment at offset 2");
+    EXPECT_EQ(parse_error("<<1:(-8)>>"), "a segment size cannot be negative at offset 4");
+    EXPECT_EQ(parse_error("<<1:-8>>"), "expected a segment size at offset 4");
+    EXPECT_EQ(parse_error("<<1/unit:8>>"), "a unit needs a size in the binary segment at offset 2");
+    EXPECT_EQ(parse_error("<<1:8/big-little>>"), "conflicting endianness in a segment type list at offset 10");
+    EXPECT_EQ(parse_error("<<1:8/foo>>"), "unknown segment type 'foo' at offset 6");
+    EXPECT_EQ(parse_error("<<\"ab\"/binary>>"),
+              "a binary segment needs a binary or a bit string in the binary segment at offset 2");
+    EXPECT_EQ(parse_error("<< <<1:4>>/binary >>"),
+              "the bit string's size is not a multiple of the unit 8 in the binary segment at offset 3");
+    EXPECT_EQ(parse_error("<<16#D800/utf16>>"), "55296 is not a Unicode code point in the binary segment at offset 2");
+    EXPECT_EQ(parse_error("<<(1 bsl 2)>>"), "expected ')' at offset 5");
+    EXPECT_EQ(parse_error("<<0:99999999999>>"), "binary too large in the binary segment at offset 2");
+    EXPECT_NE(parse_error("<< <<0:30000000>>/binary, <<0:30000000>>/binary >>").find("binary too large"),
+              std::string::npos); // copies count against the same budget
+}
+
+TEST(Parse, ParenthesesAroundATermAreTheTermItself) {
+    EXPECT_EQ(parsed("(1)"), Term(1));
+    EXPECT_EQ(parsed("((a))"), Term(atom("a")));
+    EXPECT_EQ(parsed("{(a)}"), tuple(atom("a")));
+    EXPECT_EQ(parsed("[1,(2)]"), list(Term(1), Term(2)));
+    EXPECT_EQ(parsed("#{(a) => ([])}"), map({{atom("a"), Term()}}));
+    EXPECT_EQ(parsed("-(5)"), Term(-5));
+    EXPECT_EQ(parsed("- ( (5) )"), Term(-5));
+    EXPECT_EQ(parsed("+(1.5)"), Term(1.5));
+    EXPECT_EQ(parse_error("-(-1)"), "a sign must be followed by a number at offset 0"); // as erl: bad term
+    EXPECT_EQ(parse_error("-(a)"), "a sign must be followed by a number at offset 0");
+    EXPECT_EQ(parse_error("()"), "unexpected ')' at offset 1");
+    EXPECT_EQ(parse_error("(1"), "expected ')' at offset 2");
+    std::string deep(20, '(');
+    deep += "1" + std::string(20, ')');
+    ParseOptions shallow;
+    shallow.max_depth = 10;
+    EXPECT_FALSE(parse(deep, shallow).ok()); // parentheses nest on the explicit stack
+    EXPECT_EQ(parsed(deep), Term(1));
+}
+
+TEST(Parse, AMapMayHaveWhiteSpaceAfterItsHash) {
+    EXPECT_EQ(parsed("# {a=>1}"), map({{atom("a"), Term(1)}}));
+    EXPECT_EQ(parsed("#%c\n{}"), map({}));
+}
+
+TEST(Parse, AnArityIsAnyIntegerLiteral) {
+    EXPECT_EQ(parsed("fun lists:map/16#2"), Term(Export{atom("lists"), atom("map"), 2}));
+    EXPECT_EQ(parsed("fun lists:map/ 1_0"), Term(Export{atom("lists"), atom("map"), 10}));
+    EXPECT_EQ(parse_error("fun lists:map/256"), "arity must be an integer from 0 to 255 at offset 14");
+    EXPECT_EQ(parse_error("fun lists:map/2.0"), "arity must be an integer from 0 to 255 at offset 14");
+    EXPECT_EQ(parse_error("fun lists:map/$a"), "expected an arity at offset 14");
+}
+
+TEST(Parse, Latin1WhiteSpaceSeparatesTokensAsInErlScan) {
+    EXPECT_EQ(parsed("\xc2\xa0" "a"), Term(atom("a")));                   // U+00A0
+    EXPECT_EQ(parsed("[\xc2\x85" "1,\xc2\x80" "2]"), list(Term(1), Term(2))); // U+0085, U+0080
+    EXPECT_EQ(parsed("$\xc2\xa0"), Term(160)); // a character literal, not white space
+    EXPECT_EQ(parse_error("\xc2\xa1" "a"), "unexpected 0xC2 at offset 0"); // U+00A1 is not white space
+}
+
+TEST(Parse, SurrogatesAndNonCharactersAreIllegalAsInErlScan) {
+    EXPECT_EQ(parse_error("$\\x{D800}"), "illegal character U+D800 at offset 1");
+    EXPECT_EQ(parse_error("\"a\\x{DFFF}\""), "illegal character U+DFFF at offset 2");
+    EXPECT_EQ(parse_error("'\\x{FFFE}'"), "illegal character U+FFFE at offset 1");
+    EXPECT_EQ(parse_error("\"\xef\xbf\xbf\""), "illegal character U+FFFF at offset 1");
+    EXPECT_EQ(parse_error("a % \xef\xbf\xbe"), "illegal character in a comment at offset 4");
+    EXPECT_EQ(parsed("\"\\x{FFFD}\\x{10000}\""), list(Term(0xFFFD), Term(0x10000)));
 }
 
 TEST(Parse, ContainersFunsCommentsAndTrailingDot) {
