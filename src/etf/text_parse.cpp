@@ -8,7 +8,6 @@
 #include "etf/text_common.hpp"
 #include "etf/text_scan.hpp"
 
-#include <algorithm>
 #include <limits>
 #include <optional>
 #include <string>
