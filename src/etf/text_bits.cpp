@@ -297,7 +297,7 @@ void put_string_segment(BitWriter& w, std::span<const long> chars, const Segment
         return;
     }
     if (chars.empty()) { // erl still checks the spec, as for a character 0
-        std::uint64_t budget = 64;
+        std::uint64_t budget = w.budget_left(); // a copy: the check writes nothing for real
         BitWriter scratch(&budget);
         put_segment(scratch, Term(0), s);
         return;

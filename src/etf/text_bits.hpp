@@ -28,6 +28,7 @@ public:
     void put_low_bits_le(const std::vector<std::uint8_t>& le, std::uint64_t nbits);
     void check(std::uint64_t nbits) const; // throws SegmentError when over budget
     void charge(std::uint64_t nbits);      // check(), then take them off the budget
+    std::uint64_t budget_left() const { return *budget_; }
 
     Term finish() &&;
 
