@@ -67,7 +67,8 @@ const char* type_name(SegmentSpec::Type t) {
 // Like erl_bits: a word may repeat what was said, never contradict it.
 template <class T>
 void merge(T& field, T value, const char* what) {
-    if (field != T{} && field != value) throw SegmentError{std::string("conflicting ") + what + " in a segment type list"};
+    if (field != T{} && field != value)
+        throw SegmentError{std::string("conflicting ") + what + " in a segment type list"};
     field = value;
 }
 
@@ -251,7 +252,8 @@ void put_bitstring(BitWriter& w, const Term& v, const SegmentSpec& s) {
         n = segment_bits(s, Type::Binary);
         if (n > have) throw SegmentError{"the binary is shorter than the segment size"};
     } else { // no size, or `all`
-        if (have % unit) throw SegmentError{"the bit string's size is not a multiple of the unit " + std::to_string(unit)};
+        if (have % unit)
+            throw SegmentError{"the bit string's size is not a multiple of the unit " + std::to_string(unit)};
         n = have;
     }
     w.put_bits(v.bitstring_bytes(), n);

@@ -423,7 +423,8 @@ TEST(Parse, BinarySegmentsOfEveryTypeAreBuiltAsErlBuildsThem) {
 TEST(Parse, BinarySegmentsErlRefusesAreErrorsWithTheirOffset) {
     EXPECT_EQ(parse_error("<<1, 1:8/float>>"),
               "a float segment must be 16, 32 or 64 bits, not 8 in the binary segment at offset 5");
-    EXPECT_EQ(parse_error("<<1:8/utf8>>"), "a utf8 segment takes no size and no unit in the binary segment at offset 2");
+    EXPECT_EQ(parse_error("<<1:8/utf8>>"),
+              "a utf8 segment takes no size and no unit in the binary segment at offset 2");
     EXPECT_EQ(parse_error("<<1:(-8)>>"), "a segment size cannot be negative at offset 4");
     EXPECT_EQ(parse_error("<<1:-8>>"), "expected a segment size at offset 4");
     EXPECT_EQ(parse_error("<<1/unit:8>>"), "a unit needs a size in the binary segment at offset 2");

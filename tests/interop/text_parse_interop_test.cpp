@@ -45,7 +45,7 @@ const std::vector<std::string> texts = {
     "<<1/'little'>>", "<<945/utf16>>", "<<945/utf16-little>>", "<<945/utf32>>", "<<945/little-utf32>>",
     "<<945/utf32-native>>", "<<16#1F600/utf16>>", "<<16#1F600/utf16-little>>", "<<16#1F600/utf8>>",
     "<<16#FFFE/utf8>>", "<<1/utf8-little>>", "<<$a/utf8>>", "<<1:undefined/utf8>>", "<<\"ab\"/utf16>>",
-    "<<\"ab\"/utf32-little>>", "<<\"ab\"/float>>", "<<\"\":8>>", "<<\"\"/float>>", "<<(\"a\")>>",
+    "<<\"ab\"/utf32-little>>", "<<\"ab\"/float>>", "<<\"\":8>>", "<<\"\"/float>>", "<<\"\":20/unit:8>>", "<<(\"a\")>>",
     "<<(\"a\"):16>>", "<< <<1>>/binary >>", "<<(<<1>>)/binary>>", "<< <<1,2>>:1/binary >>",
     "<< <<1:4>>/bits >>", "<< <<1:4>>/bitstring >>", "<< <<1:12>>:1/bits >>", "<< <<1,2>>/bytes >>",
     "<< <<1,2>>:all/binary >>", "<< <<1:4>>/binary-unit:4 >>", "<< <<1:4>>:all/bits >>",
