@@ -1,6 +1,7 @@
 // parse(): Erlang term literals (what erl_parse:parse_term accepts) plus edist's notations for
-// pids, ports, refs and local funs. Containers are tracked on an explicit stack, so nesting
-// depth is bounded by ParseOptions::max_depth and never by the C++ stack.
+// pids, ports, refs and local funs. Containers, parentheses and binaries (whose segments may be
+// binaries) are tracked on an explicit stack, so nesting depth is bounded by
+// ParseOptions::max_depth and never by the C++ stack.
 #include <edist/etf.hpp>
 #include <edist/text.hpp>
 
@@ -42,8 +43,8 @@ public:
 private:
     struct Frame {
         // Paren: `( Term )`, which erl_parse reads as the term itself.
-        enum Kind { List, Tuple, Map, Paren, Binary } kind;
-        std::size_t start; // where the container opened
+        enum Kind { List, Tuple, Map, Paren, Binary } kind = List;
+        std::size_t start = 0; // where the container opened
         std::vector<Term> elems;
         std::vector<std::pair<Term, Term>> pairs;
         Term key;
