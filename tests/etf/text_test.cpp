@@ -421,22 +421,22 @@ TEST(Parse, BinarySegmentsOfEveryTypeAreBuiltAsErlBuildsThem) {
 }
 
 TEST(Parse, BinarySegmentsErlRefusesAreErrorsWithTheirOffset) {
-    EXPECT_EQ(parse_error("<<1, 1:8/float>>"),
-              "a float segment must be 16, 32 or 64 bits, not 8 in the binary segment at offset 5");
-    EXPECT_EQ(parse_error("<<1:8/utf8>>"),
-              "a utf8 segment takes no size and no unit in the binary segment at offset 2");
-    EXPECT_EQ(parse_error("<<1:(-8)>>"), "a segment size cannot be negative at offset 4");
-    EXPECT_EQ(parse_error("<<1:-8>>"), "expected a segment size at offset 4");
-    EXPECT_EQ(parse_error("<<1/unit:8>>"), "a unit needs a size in the binary segment at offset 2");
-    EXPECT_EQ(parse_error("<<1:8/big-little>>"), "conflicting endianness in a segment type list at offset 10");
-    EXPECT_EQ(parse_error("<<1:8/foo>>"), "unknown segment type 'foo' at offset 6");
-    EXPECT_EQ(parse_error("<<\"ab\"/binary>>"),
-              "a binary segment needs a binary or a bit string in the binary segment at offset 2");
-    EXPECT_EQ(parse_error("<< <<1:4>>/binary >>"),
-              "the bit string's size is not a multiple of the unit 8 in the binary segment at offset 3");
-    EXPECT_EQ(parse_error("<<16#D800/utf16>>"), "55296 is not a Unicode code point in the binary segment at offset 2");
-    EXPECT_EQ(parse_error("<<(1 bsl 2)>>"), "expected ')' at offset 5");
-    EXPECT_EQ(parse_error("<<0:99999999999>>"), "binary too large in the binary segment at offset 2");
+    const std::pair<const char*, const char*> cases[] = {
+        {"<<1, 1:8/float>>", "a float segment must be 16, 32 or 64 bits, not 8 in the binary segment at offset 5"},
+        {"<<1:8/utf8>>", "a utf8 segment takes no size and no unit in the binary segment at offset 2"},
+        {"<<1:(-8)>>", "a segment size cannot be negative at offset 4"},
+        {"<<1:-8>>", "expected a segment size at offset 4"},
+        {"<<1/unit:8>>", "a unit needs a size in the binary segment at offset 2"},
+        {"<<1:8/big-little>>", "conflicting endianness in a segment type list at offset 10"},
+        {"<<1:8/foo>>", "unknown segment type 'foo' at offset 6"},
+        {"<<\"ab\"/binary>>", "a binary segment needs a binary or a bit string in the binary segment at offset 2"},
+        {"<< <<1:4>>/binary >>",
+         "the bit string's size is not a multiple of the unit 8 in the binary segment at offset 3"},
+        {"<<16#D800/utf16>>", "55296 is not a Unicode code point in the binary segment at offset 2"},
+        {"<<(1 bsl 2)>>", "expected ')' at offset 5"},
+        {"<<0:99999999999>>", "binary too large in the binary segment at offset 2"},
+    };
+    for (auto [text, message] : cases) EXPECT_EQ(parse_error(text), message) << text;
     EXPECT_NE(parse_error("<< <<0:30000000>>/binary, <<0:30000000>>/binary >>").find("binary too large"),
               std::string::npos); // copies count against the same budget
 }
