@@ -27,8 +27,10 @@ struct PrettyOptions {
     std::size_t line_length = 80; // as ~p
     std::size_t indent = 0;       // column the term starts at
 };
-// Like io_lib:format("~p", [T]): printable lists as strings, printable binaries as
-// <<"text">>, and line breaks with indentation when the term does not fit on one line.
+// As io_lib:format("~tp", [T]) in an erl started with +pc unicode: printable lists as
+// strings, printable binaries as <<"text">> (UTF-8 text as <<"text"/utf8>>), and erl's line
+// breaks and indentation when the term does not fit on one line. Maps of more than 32 keys
+// come in key order (erl's follow its hash order).
 std::string to_pretty_string(const Term& t, const PrettyOptions& opts = {});
 
 struct ParseOptions {
