@@ -3,6 +3,7 @@
 #include "node/node_impl.hpp"
 #include "services/gen_internal.hpp"
 
+#include <algorithm>
 #include <edist/supervisor.hpp>
 #include <edist/text.hpp>
 
@@ -351,6 +352,8 @@ private:
         return c ? tuple(atoms::ok, spec_map(c->spec)) : not_found();
     }
 
+    // OTP's order: the newest child first (a restarted one keeps its place); the children of a
+    // simple_one_for_one supervisor come from a map keyed by pid, so oldest first.
     Term which_children() const {
         std::vector<Term> out;
         for (const auto& c : children_) {
@@ -358,6 +361,7 @@ private:
             Term type = atom(c.spec.type == ChildType::worker ? "worker" : "supervisor");
             out.push_back(tuple(simple() ? Term(atoms::undefined) : c.spec.id, pid, type, modules_of(c.spec)));
         }
+        if (!simple()) std::reverse(out.begin(), out.end());
         return list_from(std::move(out));
     }
 

@@ -126,7 +126,7 @@ TEST_F(SupervisorInterop, CppSupervisorRestartsABeamChildKilledOnTheBeamSide) {
 
     // erl inspects the C++ supervisor with OTP's own functions.
     EXPECT_EQ(erl().eval("[{Id, node(P)} || {Id, P, worker, _} <- supervisor:which_children({cppsup, '" + us + "'})]"),
-              "[{w1," + erl().node() + "},{w2," + erl().node() + "}]");
+              "[{w2," + erl().node() + "},{w1," + erl().node() + "}]");
     EXPECT_EQ(erl().eval("proplists:get_value(active, supervisor:count_children({cppsup, '" + us + "'}))"), "2");
 
     // Stopping the supervisor stops its BEAM children (exit(Child, shutdown), reverse order).
@@ -164,7 +164,7 @@ TEST_F(SupervisorInterop, ErlReadsTheCppSupervisorsChildSpecsAsOtpOnes) {
     const std::string ref = "{specsup, '" + std::string(node().name().name()) + "'}";
     // Modules: the start module of a BEAM child, as OTP's default; what the spec says otherwise.
     EXPECT_EQ(erl().eval("[{Id, M} || {Id, _, worker, M} <- supervisor:which_children(" + ref + ")]"),
-              "[{m1,[sup_peer]},{local,[cpp_mod]}]");
+              "[{local,[cpp_mod]},{m1,[sup_peer]}]");
     EXPECT_EQ(erl().eval("{ok, S = #{start := {M, F, [A1, P]}}} = supervisor:get_childspec(" + ref + ", m1), "
                          "{maps:without([start], S), M, F, A1, is_pid(P), supervisor:check_childspecs([S])}"),
               "{#{id => m1,modules => [sup_peer],restart => permanent,shutdown => 5000,significant => false,"
