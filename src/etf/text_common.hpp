@@ -31,8 +31,9 @@ bool is_reserved_word(std::string_view s) noexcept;
 bool atom_needs_quotes(std::string_view utf8) noexcept;
 void append_atom(std::string& out, std::string_view utf8, TextStyle style, bool force_quotes = false);
 
-// io_lib:printable_unicode_list's idea of one printable character.
-bool is_printable_char(std::int64_t c) noexcept;
+// One printable character: io_lib:printable_unicode_list's idea of it, or with `unicode`
+// false io_lib:printable_latin1_list's (io:printable_range() unicode or latin1).
+bool is_printable_char(std::int64_t c, bool unicode = true) noexcept;
 // A non-empty proper list of printable characters, shorter than max_len elements.
 bool is_printable_list(const Term& t, std::size_t max_len = no_limit) noexcept;
 

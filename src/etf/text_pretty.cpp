@@ -239,7 +239,7 @@ private:
         if (!l.proper()) return false;
         bool unicode = unicode_ && printable_unicode_;
         for (const Term& e : l)
-            if (!e.is_int64() || !printable_char(e.as_int64(), unicode)) return false;
+            if (!e.is_int64() || !is_printable_char(e.as_int64(), unicode)) return false;
         return true;
     }
 
@@ -271,7 +271,7 @@ private:
         };
         auto latin1 = [&]() -> std::optional<Piece> {
             std::size_t n = 0;
-            while (n < len && n < bin.size() && printable_char(bin[n], false)) ++n;
+            while (n < len && n < bin.size() && is_printable_char(bin[n], false)) ++n;
             std::vector<char32_t> cs(bin.begin(), bin.begin() + static_cast<std::ptrdiff_t>(n));
             if (n == bin.size()) return as_text(cs, false, false);
             if (d1 > 0 && static_cast<long>(n) >= d1) return as_text(cs, false, true);
@@ -295,7 +295,7 @@ private:
             long c = decode_utf8(
                 std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()), i);
             if (c < 0) return latin1();
-            if (chars == len || !printable_char(c, printable_unicode_)) {
+            if (chars == len || !is_printable_char(c, printable_unicode_)) {
                 i = at;
                 stopped = true;
                 break;

@@ -28,8 +28,6 @@ Chars grapheme_prefix(const Chars& s, std::size_t n);
 std::size_t chars_length(const Chars& s);
 // io_lib:write_string(Chars, $"): quotes, escapes, and characters from U+00A0 up kept.
 void write_string(Chars& out, const std::vector<char32_t>& cs);
-// One printable character, in the Latin-1 or the Unicode range (io:printable_range()).
-bool printable_char(std::int64_t c, bool unicode);
 
 // io_lib_pretty:print/2's options, as ~p/~P and ~tp/~tP pass them.
 struct PrettyLayout {

@@ -96,11 +96,4 @@ void write_string(Chars& out, const std::vector<char32_t>& cs) {
     out += U'"';
 }
 
-bool printable_char(std::int64_t c, bool unicode) {
-    if (c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\b' || c == '\f' || c == 0x1B) return true;
-    if (c >= 0x20 && c <= 0x7E) return true;
-    if (!unicode) return c >= 0xA0 && c <= 0xFF;
-    return (c >= 0xA0 && c < 0xD800) || (c > 0xDFFF && c < 0xFFFE) || (c > 0xFFFF && c <= 0x10FFFF);
-}
-
 } // namespace edist::detail

@@ -249,12 +249,11 @@ void append_atom(std::string& out, std::string_view name, TextStyle style, bool 
     out += '\'';
 }
 
-bool is_printable_char(std::int64_t c) noexcept {
+bool is_printable_char(std::int64_t c, bool unicode) noexcept {
     if (c >= 32 && c < 127) return true;
-    if (c >= 0xA0 && c < 0xD800) return true;
-    if (c >= 0xE000 && c < 0xFFFE) return true;
-    if (c >= 0x10000 && c <= 0x10FFFF) return true;
-    return c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\b' || c == '\f' || c == 27;
+    if (c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\b' || c == '\f' || c == 27) return true;
+    if (!unicode) return c >= 0xA0 && c <= 0xFF;
+    return (c >= 0xA0 && c < 0xD800) || (c >= 0xE000 && c < 0xFFFE) || (c >= 0x10000 && c <= 0x10FFFF);
 }
 
 bool is_printable_list(const Term& t, std::size_t max_len) noexcept {

@@ -24,7 +24,6 @@ using edist::detail::Chars;
 using edist::detail::chars_length;
 using edist::detail::grapheme_count;
 using edist::detail::grapheme_prefix;
-using edist::detail::printable_char;
 using edist::detail::write_string;
 
 // ~w versus ~tw: Latin-1 writes atoms and strings with characters above 255 escaped.
