@@ -194,19 +194,14 @@ bool Connection::write_now() {
 
 // Strand. One non-blocking attempt to write what is queued (a few bytes of handshake).
 void Connection::write_final_bytes() {
-    dist::Output last;
+    if (!writing_.empty()) return; // a write in flight would interleave
     {
         std::lock_guard lock(mutex_);
-        std::swap(last, out_);
+        std::swap(writing_, out_);
     }
-    if (last.empty() || !writing_.empty()) return; // a write in flight would interleave
+    written_ = 0;
     std::error_code ec;
-    std::vector<asio::const_buffer> buffers;
-    last.for_each_piece(0, [&](std::span<const std::uint8_t> p) {
-        buffers.emplace_back(p.data(), p.size());
-        return true;
-    });
-    stream_->try_write_some_gather(buffers, ec);
+    if (!writing_.empty()) stream_->try_write_some_gather(unwritten(), ec);
 }
 
 void Connection::write_some() {
@@ -412,10 +407,6 @@ void Connection::lose_simultaneous_connect() {
     lost_simultaneous_ = true;
     node_.log(LogLevel::info, "simultaneous connect with " + std::string(peer_.name()) +
                                   ": its attempt wins (nok); waiting for it");
-    {
-        std::lock_guard lock(node_.conns_mutex);
-        node_.nok_nodes.insert(peer_.index());
-    }
     if (stream_) stream_->close(); // the read that fails now is ignored (on_read)
     handshake_timer_.expires_after(node_.options.net_setuptime);
     handshake_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
