@@ -1,5 +1,6 @@
 // The supervisor: a gen_server that traps exits, starts its children in order, restarts them by
 // strategy and restart type within the restart intensity, and stops them in reverse order.
+#include "node/deadline.hpp"
 #include "node/node_impl.hpp"
 #include "services/gen_internal.hpp"
 
@@ -220,14 +221,10 @@ private:
             return is_tagged(t, "DOWN", 5) &&
                    std::any_of(pending.begin(), pending.end(), [&](const auto& p) { return p.first == t[1]; });
         };
-        const auto deadline = Clock::now() + (timeout == brutal_kill || timeout == infinity ? Clock::duration::zero() : timeout);
         bool killed = timeout == brutal_kill;
+        const auto deadline = detail::deadline_after(killed ? infinity : timeout);
         while (!pending.empty()) {
-            auto wait = infinity;
-            if (!killed && timeout != infinity)
-                wait = std::max(std::chrono::milliseconds(0),
-                                std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
-            auto m = co_await self().receive(down, wait);
+            auto m = co_await self().receive(down, killed ? infinity : detail::time_left(deadline));
             if (!m) { // the shutdown time is over
                 for (const auto& [mref, pid] : pending) self().exit(pid, atoms::kill);
                 killed = true;
