@@ -4,14 +4,42 @@
 
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace edist::cli {
 
 namespace {
+
+// A closed stdin, stdout or stderr would be taken by the first socket the node opens, and
+// output meant for the terminal would go to a peer. Each is opened on /dev/null instead,
+// read-only, so that writing to it fails as writing to a closed descriptor does.
+void keep_standard_descriptors() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        const int null = ::open("/dev/null", O_RDONLY);
+        if (null >= 0 && null != fd) {
+            ::dup2(null, fd);
+            ::close(null);
+        }
+    }
+}
+
+// Output lost on the way out (a full disk, a closed stdout) is a failure, as for any Unix tool.
+int check_stdout(int code) {
+    if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return code;
+    const int err = errno;
+    std::clearerr(stdout);
+    fmt::print(stderr, "edist: cannot write <stdout>: {}\n", std::strerror(err));
+    return code == exit_ok ? exit_failure : code;
+}
 
 std::string one_line(std::string_view s) {
     std::string out;
@@ -40,6 +68,7 @@ int fail(std::string_view what, const Error& e) {
 
 int main(int argc, char** argv) {
     using namespace edist::cli;
+    keep_standard_descriptors();
 
     CLI::App app{"edist: make a C++ program a node in Erlang/Elixir clusters.\n"
                  "Terms and Erlang term syntax, a C++ node to talk to (serve), a client for any node (ping,\n"
@@ -84,7 +113,7 @@ int main(int argc, char** argv) {
 
     try {
         for (auto& c : commands)
-            if (c.app->parsed()) return c.run();
+            if (c.app->parsed()) return check_stdout(c.run());
     } catch (const edist::Error& e) {
         return fail(e.what());
     } catch (const std::exception& e) {

@@ -58,7 +58,9 @@ protected:
         if (!dir.empty()) fs::remove_all(dir, ec);
     }
 
-    // Runs edist with `args`; stdin from `stdin_bytes`; stdout to a file unless `stdout_fd` >= 0.
+    static constexpr int closed_stdout = -2;
+    // Runs edist with `args`; stdin from `stdin_bytes`; stdout to a file unless `stdout_fd` >= 0
+    // (or closed: `closed_stdout`).
     Outcome edist(std::vector<std::string> args, std::string_view stdin_bytes = "", int stdout_fd = -1) {
         fs::path in = dir / "stdin", out = dir / "stdout", err = dir / "stderr";
         spit(in, stdin_bytes);
@@ -67,6 +69,8 @@ protected:
         posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
         if (stdout_fd >= 0)
             posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+        else if (stdout_fd == closed_stdout)
+            posix_spawn_file_actions_addclose(&actions, 1);
         else
             posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -88,7 +92,7 @@ protected:
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
         r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        r.out = stdout_fd >= 0 ? "" : slurp(out);
+        r.out = stdout_fd == -1 ? slurp(out) : "";
         r.err = slurp(err);
         return r;
     }
@@ -260,6 +264,21 @@ TEST_F(Cli, EncodeRefusesToWriteBinaryToATerminal) {
     EXPECT_EQ(hex.exit_code, 0) << hex.err;
     close(tty);
     close(master);
+}
+
+// Output that cannot be written (a full disk, no stdout at all) is status 1, as for any Unix
+// tool, not a silent 0 with the output lost.
+TEST_F(Cli, OutputThatCannotBeWrittenIsAFailure) {
+    const int full = open("/dev/full", O_WRONLY);
+    if (full < 0) GTEST_SKIP() << "no /dev/full here";
+    auto to_full = edist({"term", "decode", "--hex"}, "836a", full);
+    close(full);
+    expect_one_line_error(to_full);
+    EXPECT_EQ(to_full.err, "edist: cannot write <stdout>: No space left on device\n");
+
+    auto to_closed = edist({"term", "decode", "--hex"}, "836a", closed_stdout);
+    expect_one_line_error(to_closed);
+    EXPECT_EQ(to_closed.err, "edist: cannot write <stdout>: Bad file descriptor\n");
 }
 
 TEST_F(Cli, HelpExitsZeroOnEveryCommand) {
