@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <string_view>
 #include <unistd.h>
 
 namespace edist::cli {
@@ -52,6 +54,27 @@ std::string short_host() {
     return h.substr(0, h.find('.'));
 }
 
+// The command node talks to one peer, so the last warning it logged is why a connection to it
+// failed (epmd down, a name epmd does not know, a cookie the peer rejected).
+std::mutex last_warning_mutex;
+std::string last_warning;
+
+void keep_warning(LogLevel level, std::string_view line) {
+    if (level < LogLevel::warning) return;
+    std::lock_guard lock(last_warning_mutex);
+    last_warning = line;
+}
+
+std::string take_last_warning() {
+    std::lock_guard lock(last_warning_mutex);
+    std::string w = std::move(last_warning);
+    last_warning.clear();
+    // The node ends its lines with the nodedown reason Erlang code would see; the command
+    // names its own reason (noconnection).
+    if (auto at = w.rfind(" (reason: "); at != std::string::npos && w.ends_with(')')) w.resize(at);
+    return w;
+}
+
 bool is_ipv4_literal(const std::string& host) {
     if (host.empty()) return false;
     for (char c : host)
@@ -89,14 +112,13 @@ std::shared_ptr<Node> start_command_node(const NodeCommandOptions& o, const std:
         // A peer named by a loopback address accepts a node named the same way.
         if (n.long_names && is_ipv4_literal(peer_host) && peer_host.starts_with("127.")) n.name += "@127.0.0.1";
     }
-    if (o.verbose) {
-        n.log = [](LogLevel level, std::string_view line) {
-            static constexpr const char* names[] = {"debug", "info", "warning", "error"};
-            fmt::print(stderr, "edist: node {}: {}\n", names[static_cast<int>(level)], line);
-        };
-    } else {
-        n.log = [](LogLevel, std::string_view) {}; // the command reports what went wrong itself
-    }
+    // The command reports what went wrong itself, with the last warning as the reason.
+    n.log = [verbose = o.verbose](LogLevel level, std::string_view line) {
+        keep_warning(level, line);
+        if (!verbose) return;
+        static constexpr const char* names[] = {"debug", "info", "warning", "error"};
+        fmt::print(stderr, "edist: node {}: {}\n", names[static_cast<int>(level)], line);
+    };
     auto started = Node::start(std::move(n));
     if (!started) {
         fail(fmt::format("cannot start a node: {}", started.error().what()));
@@ -115,8 +137,13 @@ namespace edist::cli {
 bool connect_or_report(Node& node, const std::string& command, const std::string& peer,
                        std::chrono::milliseconds timeout) {
     if (node.connect(atom(peer), timeout)) return true;
-    fail(fmt::format("{}: cannot connect to '{}' (is it running, registered with epmd, with the same cookie?)",
-                     command, peer));
+    const std::string why = take_last_warning();
+    if (why.empty())
+        fail(fmt::format("{}: noconnection: cannot connect to '{}' (is it running, registered with epmd, with the "
+                         "same cookie?)",
+                         command, peer));
+    else
+        fail(fmt::format("{}: noconnection: cannot connect to '{}': {}", command, peer, why));
     return false;
 }
 
