@@ -2,6 +2,7 @@
 // result printed as ~p prints it (erl_call -a). Any failure — unreachable node, timeout, an
 // exception in the function — is one `edist:` line on stderr and exit status 1.
 #include "command.hpp"
+#include "io.hpp"
 #include "node_options.hpp"
 
 #include <edist/rpc.hpp>
@@ -26,9 +27,12 @@ struct CallCmdOptions {
 int run_call(const CallCmdOptions& o) {
     const std::string peer = full_node_name(o.node);
     if (peer.empty()) return fail(fmt::format("call: not a node name: {}", o.node));
-    auto args = parse(o.args);
+    std::string error;
+    const auto text = argument_or_stdin(o.args, error);
+    if (!text) return fail(fmt::format("call: {}", error));
+    auto args = parse(*text);
     if (!args) return fail("call: ARGS", args.error());
-    if (!args->is_proper_list()) return fail(fmt::format("call: ARGS must be a list, as in '[1, 2]', not {}", o.args));
+    if (!args->is_proper_list()) return fail(fmt::format("call: ARGS must be a list, as in '[1, 2]', not {}", *text));
     const std::string what = fmt::format("{}:{}/{}", to_string(Term(atom(o.module))), to_string(Term(atom(o.function))),
                                          args->as_list().size());
 
@@ -52,7 +56,7 @@ Command add_call_command(CLI::App& root) {
     call->add_option("NODE", o->node, "name@host, or name for this host")->required();
     call->add_option("MODULE", o->module, "The module, e.g. lists")->required();
     call->add_option("FUNCTION", o->function, "The function, e.g. reverse")->required();
-    call->add_option("ARGS", o->args, "The arguments as an Erlang list, e.g. '[[1,2,3]]'")->default_val("[]");
+    call->add_option("ARGS", o->args, "The arguments as an Erlang list, e.g. '[[1,2,3]]'; - reads them from stdin")->default_val("[]");
     add_node_options(*call, o->node_options);
     return {call, [o] { return run_call(*o); }};
 }

@@ -1,8 +1,10 @@
 // `edist eval NODE 'Expressions.'`: the remote BEAM node scans, parses and evaluates the text
 // (erl_scan:string, erl_parse:parse_exprs, erl_eval:exprs, each through erpc) and the value is
-// printed as ~p prints it, like erl_call -e. Output of io:format in the expressions comes here:
-// the evaluating process's group leader is this node's I/O server.
+// printed as ~p prints it, like erl_call -e (which reads the text from stdin: `-` does that).
+// Output of io:format in the expressions comes here, as with erl_call -fetch_stdout: the
+// evaluating process's group leader is this node's I/O server.
 #include "command.hpp"
+#include "io.hpp"
 #include "node_options.hpp"
 
 #include <edist/rpc.hpp>
@@ -59,13 +61,26 @@ std::string describe_error(const Step& step, const Term& info) {
     return where + s;
 }
 
+// erl_scan:string's tokens with every form's `.` but the last made a `,`: "X = 1. X + 1." is
+// evaluated as "X = 1, X + 1." so each form sees the bindings of those before it, as in the
+// shell. A final `.` is added when the text has none (after a trailing comment, too).
+Term join_forms(const Term& tokens, const Term& end_location) {
+    const Atom dot = atom("dot");
+    std::vector<Term> out(tokens.as_list().begin(), tokens.as_list().end());
+    if (out.empty() || !out.back().is_tuple(2) || !out.back()[0].is_atom(dot)) out.push_back(tuple(dot, end_location));
+    for (std::size_t i = 0; i + 1 < out.size(); ++i)
+        if (out[i].is_tuple(2) && out[i][0].is_atom(dot)) out[i] = tuple(atom(","), out[i][1]);
+    return list_from(std::move(out));
+}
+
 int run_eval(const EvalOptions& o) {
     const std::string peer = full_node_name(o.node);
     if (peer.empty()) return fail(fmt::format("eval: not a node name: {}", o.node));
-    std::string source = o.expression;
-    while (!source.empty() && (source.back() == ' ' || source.back() == '\n' || source.back() == '\t')) source.pop_back();
-    if (source.empty()) return fail("eval: no expression given");
-    if (source.back() != '.') source += '.';
+    std::string error;
+    const auto text = argument_or_stdin(o.expression, error); // "-": stdin, as erl_call -e reads it
+    if (!text) return fail(fmt::format("eval: {}", error));
+    const std::string& source = *text;
+    if (source.find_first_not_of(" \t\r\n") == std::string::npos) return fail("eval: no expression given");
 
     NodeGuard guard{start_command_node(o.node_options, peer)};
     if (!guard.node) return exit_failure;
@@ -75,15 +90,20 @@ int run_eval(const EvalOptions& o) {
     step.opts.timeout = timeout;
 
     auto scanned = step.call("erl_scan", "string", list(string(source)));
+    if (!scanned.ok && scanned.cls == ErlangClass::error && scanned.value.is_atom(atom("undef")))
+        return fail(fmt::format("eval: undef: '{}' has no erl_scan:string/1; only a BEAM node can evaluate Erlang "
+                                "(edist call runs a function anywhere)",
+                                peer));
     if (!scanned.ok) return report_call_failure("eval", "erl_scan:string/1", peer, scanned, o.node_options.timeout);
     // {ok, Tokens, EndLocation} | {error, ErrorInfo, ErrorLocation}
     const Term& s = scanned.value;
     if (s.is_tuple(3) && s[0].is_atom(atoms::error))
         return fail(fmt::format("eval: syntax error: {}", describe_error(step, s[1])));
-    if (!s.is_tuple(3) || !s[0].is_atom(atoms::ok))
+    if (!s.is_tuple(3) || !s[0].is_atom(atoms::ok) || !s[1].is_proper_list())
         return fail(fmt::format("eval: erl_scan:string/1 answered {}", to_string(s)));
+    if (s[1].as_list().size() == 0) return fail("eval: no expression given");
 
-    auto parsed = step.call("erl_parse", "parse_exprs", list(s[1]));
+    auto parsed = step.call("erl_parse", "parse_exprs", list(join_forms(s[1], s[2])));
     if (!parsed.ok) return report_call_failure("eval", "erl_parse:parse_exprs/1", peer, parsed, o.node_options.timeout);
     const Term& p = parsed.value; // {ok, Exprs} | {error, ErrorInfo}
     if (p.is_tuple(2) && p[0].is_atom(atoms::error))
@@ -106,7 +126,9 @@ Command add_eval_command(CLI::App& root) {
     auto o = std::make_shared<EvalOptions>();
     auto* eval = root.add_subcommand("eval", "Have a BEAM node evaluate Erlang expressions and print the value");
     eval->add_option("NODE", o->node, "name@host, or name for this host")->required();
-    eval->add_option("EXPRESSIONS", o->expression, "Erlang expressions, e.g. 'X = 6, X * 7.' (the final . is optional)")
+    eval->add_option("EXPRESSIONS", o->expression,
+                     "Erlang expressions, e.g. 'X = 6, X * 7.' (the final . is optional; several forms "
+                     "'X = 6. X * 7.' share their bindings); - reads them from stdin")
         ->required();
     add_node_options(*eval, o->node_options);
     return {eval, [o] { return run_eval(*o); }};

@@ -51,6 +51,13 @@ bool write_all(const std::string& path, std::span<const std::uint8_t> bytes, std
     return ok;
 }
 
+std::optional<std::string> argument_or_stdin(const std::string& argument, std::string& error) {
+    if (argument != "-") return argument;
+    auto bytes = read_all("-", error);
+    if (!bytes) return std::nullopt;
+    return std::string(bytes->begin(), bytes->end());
+}
+
 bool stdout_is_terminal() noexcept { return ::isatty(STDOUT_FILENO) == 1; }
 
 std::string hex_dump(std::span<const std::uint8_t> bytes, std::size_t per_line, std::string_view indent) {

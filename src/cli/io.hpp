@@ -16,6 +16,10 @@ std::optional<std::vector<std::uint8_t>> read_all(const std::string& path, std::
 // Writes `bytes` to `path`, or to stdout when `path` is "-".
 bool write_all(const std::string& path, std::span<const std::uint8_t> bytes, std::string& error);
 
+// A command-line argument that may be "-": then all of stdin, as text. nullopt (and `error`)
+// when stdin cannot be read.
+std::optional<std::string> argument_or_stdin(const std::string& argument, std::string& error);
+
 bool stdout_is_terminal() noexcept;
 
 // "83 68 02 ..." with `per_line` bytes a line, each line after the first starting with `indent`.

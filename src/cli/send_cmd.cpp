@@ -1,5 +1,6 @@
 // `edist send NODE NAME 'TERM'`: {NAME, NODE} ! TERM from a short-lived hidden node.
 #include "command.hpp"
+#include "io.hpp"
 #include "node_options.hpp"
 
 #include <edist/text.hpp>
@@ -22,7 +23,10 @@ struct SendOptions {
 int run_send(const SendOptions& o) {
     const std::string peer = full_node_name(o.node);
     if (peer.empty()) return fail(fmt::format("send: not a node name: {}", o.node));
-    auto message = parse(o.term);
+    std::string error;
+    const auto text = argument_or_stdin(o.term, error);
+    if (!text) return fail(fmt::format("send: {}", error));
+    auto message = parse(*text);
     if (!message) return fail("send: TERM", message.error());
 
     NodeGuard guard{start_command_node(o.node_options, peer)};
@@ -46,7 +50,7 @@ Command add_send_command(CLI::App& root) {
     auto* send = root.add_subcommand("send", "Send a term to a registered process: {NAME, NODE} ! TERM");
     send->add_option("NODE", o->node, "name@host, or name for this host")->required();
     send->add_option("NAME", o->name, "The registered name on NODE")->required();
-    send->add_option("TERM", o->term, "The message, in Erlang syntax, e.g. '{hello, [1,2,3]}'")->required();
+    send->add_option("TERM", o->term, "The message, in Erlang syntax, e.g. '{hello, [1,2,3]}'; - reads it from stdin")->required();
     add_node_options(*send, o->node_options);
     return {send, [o] { return run_send(*o); }};
 }

@@ -99,6 +99,40 @@ std::unique_ptr<ErlNode> NodeCommands::erl;
     return ::testing::AssertionSuccess();
 }
 
+// erl_call -e reads the expressions from stdin; `-` does that here.
+TEST_F(NodeCommands, EvalReadsTheExpressionsFromStdinGivenADash) {
+    auto r = edist({"eval", node(), "-"}, "L = lists:seq(1, 3),\nlists:sum(L).\n");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "6\n");
+    EXPECT_TRUE(one_line_failure(edist({"eval", node(), "-"}, " \n")));
+}
+
+// As in the shell, each form sees the bindings of the forms before it; a trailing comment does
+// not swallow the final dot.
+TEST_F(NodeCommands, EvalCarriesBindingsFromFormToForm) {
+    auto r = edist({"eval", node(), "X = 6. Y = 7.\nX * Y."});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "42\n");
+    auto commented = edist({"eval", node(), "X = 2. X + 1 % the answer"});
+    EXPECT_EQ(commented.out, "3\n") << commented.err;
+    auto unbound = edist({"eval", node(), "X = 1. Y."});
+    EXPECT_TRUE(one_line_failure(unbound));
+    EXPECT_NE(unbound.err.find("raised error:{unbound_var,'Y'}"), std::string::npos) << unbound.err;
+}
+
+// A C++ node runs functions but has no erl_eval: say so instead of a bare undef.
+TEST_F(NodeCommands, EvalOnACppNodeSaysOnlyABeamNodeEvaluates) {
+    const std::string sname = unique_name("served");
+    Process serve({edist_binary(), "serve", "--sname", sname, "--cookie", cookie, "--epmd-port",
+                   std::to_string(epmd->port())});
+    ASSERT_TRUE(serve.wait_line("is up", 20s)) << serve.transcript();
+    auto r = edist({"eval", sname, "1 + 1."});
+    EXPECT_TRUE(one_line_failure(r));
+    EXPECT_NE(r.err.find("eval: undef: '" + sname + "@" + short_host() + "' has no erl_scan:string/1; only a BEAM node"),
+              std::string::npos)
+        << r.err;
+}
+
 // Why a connection failed, in the words of the layer that failed: epmd does not know the name,
 // no epmd answers, or the peer refused our cookie.
 TEST_F(NodeCommands, ConnectFailuresSayWhy) {
@@ -120,6 +154,20 @@ TEST_F(NodeCommands, ConnectFailuresSayWhy) {
     EXPECT_NE(cookie.err.find("send: noconnection: cannot connect to '" + node() + "': handshake"), std::string::npos)
         << cookie.err;
     EXPECT_NE(cookie.err.find("cookie differs"), std::string::npos) << cookie.err;
+}
+
+// As `edist term encode -`: a term too big or awkward for the command line comes on stdin.
+TEST_F(NodeCommands, CallAndSendReadTheirTermFromStdinGivenADash) {
+    auto called = edist({"call", node(), "lists", "reverse", "-"}, "[[1, 2,\n 3]].\n");
+    EXPECT_EQ(called.exit_code, 0) << called.err;
+    EXPECT_EQ(called.out, "[3,2,1]\n");
+
+    const std::string inbox = unique_name("inbox");
+    ASSERT_EQ(erl->eval("register(" + inbox + ", spawn(fun() -> receive M -> io:format(\"GOT ~w~n\", [M]) end end))"),
+              "true");
+    auto sent = edist({"send", node(), inbox, "-"}, "{from_stdin, <<\"x\">>}");
+    EXPECT_EQ(sent.exit_code, 0) << sent.err;
+    EXPECT_TRUE(erl->process().wait_line("GOT {from_stdin,<<120>>}", 20s)) << erl->transcript();
 }
 } // namespace
 } // namespace edist::test
