@@ -24,10 +24,19 @@ void add_node_options(CLI::App& app, NodeCommandOptions& o) {
     app.add_option("--cookie", o.cookie, "The magic cookie; default: ~/.erlang.cookie as erl reads it");
     auto* epmd = app.add_option("--epmd-port", o.epmd_port, "Where epmd listens; default: $ERL_EPMD_PORT or 4369")
                      ->check(CLI::Range(1, 65535));
-    app.add_option("--erl-epmd-port", o.erl_epmd_port,
-                   "epmd-less, as erl -erl_epmd_port P: the peer listens on port P of its host; no epmd is asked")
-        ->check(CLI::Range(1, 65535))
-        ->excludes(epmd);
+    auto* erl_epmd = app.add_option("--erl-epmd-port", o.erl_epmd_port,
+                                    "epmd-less, as erl -erl_epmd_port P: the peer listens on port P of its host; no "
+                                    "epmd is asked")
+                         ->check(CLI::Range(1, 65535))
+                         ->excludes(epmd);
+    app.add_option("--address", o.address,
+                   "[HOST:]PORT, as erl_call -address: the peer listens there (default HOST: the one in NODE); no "
+                   "epmd is asked")
+        ->check([](const std::string& s) {
+            return parse_address(s) ? std::string() : "not [HOST:]PORT with PORT in 1-65535: " + s;
+        })
+        ->excludes(epmd)
+        ->excludes(erl_epmd);
     app.add_option("--timeout", o.timeout, "Seconds to wait for the peer, or infinity")
         ->default_val("10")
         ->check([](const std::string& s) { return parse_timeout(s) ? std::string() : "not a positive number of seconds (at most 1e9) or infinity: " + s; });
@@ -43,6 +52,17 @@ std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text) 
     // Zero would not leave time to connect; anything above zero waits at least a millisecond.
     if (errno != 0 || *end != '\0' || !(seconds > 0) || seconds > 1e9) return std::nullopt;
     return std::chrono::milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(seconds * 1000)));
+}
+
+std::optional<std::pair<std::string, std::uint16_t>> parse_address(const std::string& text) {
+    const auto colon = text.rfind(':');
+    const std::string host = colon == std::string::npos ? std::string() : text.substr(0, colon);
+    const std::string port = colon == std::string::npos ? text : text.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    const int p = std::stoi(port);
+    if (p < 1 || p > 65535 || (colon != std::string::npos && host.empty())) return std::nullopt;
+    return std::pair{host, static_cast<std::uint16_t>(p)};
 }
 
 namespace {
@@ -97,8 +117,13 @@ std::shared_ptr<Node> start_command_node(const NodeCommandOptions& o, const std:
     n.embedded_epmd = false;
     n.register_with_epmd = false;
     if (o.epmd_port != 0) n.epmd_port = o.epmd_port;
-    if (o.erl_epmd_port != 0) // only the peer is known; this node listens on any free port
+    // Only the peer is known; this node listens on any free port.
+    if (o.erl_epmd_port != 0)
         n.resolver = static_resolver({.port = 0, .nodes = {{peer, NodeAddress{peer_host, o.erl_epmd_port, {}}}}});
+    if (auto address = parse_address(o.address); !o.address.empty() && address) {
+        const std::string host = address->first.empty() ? peer_host : address->first;
+        n.resolver = static_resolver({.port = 0, .nodes = {{peer, NodeAddress{host, address->second, {}}}}});
+    }
     n.cookie = o.cookie;
     if (!o.name.empty()) {
         n.name = o.name;

@@ -1,6 +1,6 @@
 // What every command that talks to a node (ping, send, call, eval) shares: the options naming
-// this side (--name/--sname, --cookie, --epmd-port or --erl-epmd-port, --timeout) and starting the short-lived
-// hidden C++ node that speaks for the command, as erl_call does.
+// this side (--name/--sname, --cookie, --epmd-port, --erl-epmd-port or --address, --timeout) and
+// starting the short-lived hidden C++ node that speaks for the command, as erl_call does.
 #pragma once
 
 #include <edist/node.hpp>
@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace edist::cli {
 
@@ -21,15 +22,20 @@ struct NodeCommandOptions {
     std::string cookie; // empty: ~/.erlang.cookie, as erl
     std::uint16_t epmd_port = 0; // 0: ERL_EPMD_PORT or 4369
     std::uint16_t erl_epmd_port = 0; // --erl-epmd-port: epmd-less, the peer listens on this port
+    std::string address;             // --address [HOST:]PORT: the peer listens there (erl_call -address)
     std::string timeout = "10";  // seconds (fractions allowed) or "infinity"
     bool verbose = false;        // the node's log lines to stderr
 };
 
-// Adds --name, --sname, --cookie, --epmd-port, --erl-epmd-port, --timeout and --verbose to `app`.
+// Adds --name, --sname, --cookie, --epmd-port, --erl-epmd-port, --address, --timeout and
+// --verbose to `app`.
 void add_node_options(CLI::App& app, NodeCommandOptions& o);
 
 // --timeout as a duration (infinity for "infinity"); nullopt if it is neither.
 std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text);
+
+// --address's [HOST:]PORT as (HOST, PORT), HOST empty when not given; nullopt if malformed.
+std::optional<std::pair<std::string, std::uint16_t>> parse_address(const std::string& text);
 
 // "name@host" or "name" (the local short host is added, as erl does for net_adm:ping(name)).
 // Empty on a malformed name.
@@ -38,7 +44,7 @@ std::string full_node_name(const std::string& node);
 // Starts the hidden node a command speaks through: the name from --name/--sname, else a
 // generated c<pid> (erl_call's style), with long names when the peer's host has a dot. It does
 // not register with epmd (nobody needs to find it) and never starts an embedded epmd; with
-// --erl-epmd-port it asks no epmd at all: the peer is at its host and that port.
+// --erl-epmd-port or --address it asks no epmd at all: the peer is at that host and port.
 // On failure prints `edist: ...` and returns nullptr.
 std::shared_ptr<Node> start_command_node(const NodeCommandOptions& o, const std::string& peer);
 

@@ -169,5 +169,30 @@ TEST_F(NodeCommands, CallAndSendReadTheirTermFromStdinGivenADash) {
     EXPECT_EQ(sent.exit_code, 0) << sent.err;
     EXPECT_TRUE(erl->process().wait_line("GOT {from_stdin,<<120>>}", 20s)) << erl->transcript();
 }
+
+// erl_call -address [HOST:]PORT: straight to the node's distribution port, no epmd asked; the
+// handshake still checks that the node there is the one named.
+TEST_F(NodeCommands, AddressDialsTheNodesPortWithoutEpmd) {
+    auto names = epmd_names(epmd->port());
+    const std::string short_name = node().substr(0, node().find('@'));
+    const auto at = names.output.find("name " + short_name + " at port ");
+    ASSERT_NE(at, std::string::npos) << names.output;
+    const std::string port = std::to_string(std::stoi(names.output.substr(at + 14 + short_name.size())));
+
+    auto with_host = edist({"call", node(), "erlang", "node", "--address", "127.0.0.1:" + port});
+    EXPECT_EQ(with_host.exit_code, 0) << with_host.err;
+    EXPECT_EQ(with_host.out, node() + "\n");
+    auto port_only = edist({"eval", short_name, "node().", "--address", port});
+    EXPECT_EQ(port_only.out, node() + "\n") << port_only.err;
+
+    auto misnamed = edist({"call", "someone_else", "erlang", "node", "--address", port});
+    EXPECT_TRUE(one_line_failure(misnamed));
+    EXPECT_NE(misnamed.err.find("but the node there is '" + node() + "'"), std::string::npos) << misnamed.err;
+
+    EXPECT_EQ(edist({"ping", node(), "--address", "0"}).exit_code, 2);
+    EXPECT_EQ(edist({"ping", node(), "--address", "host:"}).exit_code, 2);
+    EXPECT_EQ(edist({"ping", node(), "--address", port, "--epmd-port", "4369"}).exit_code, 2);
+}
+
 } // namespace
 } // namespace edist::test
