@@ -37,7 +37,7 @@ void add_node_options(CLI::App& app, NodeCommandOptions& o) {
         })
         ->excludes(epmd)
         ->excludes(erl_epmd);
-    app.add_option("--timeout", o.timeout, "Seconds to wait for the peer, or infinity")
+    app.add_option("--timeout", o.timeout, "Seconds to wait for the connection and for the answer, or infinity")
         ->default_val("10")
         ->check([](const std::string& s) { return parse_timeout(s) ? std::string() : "not a positive number of seconds (at most 1e9) or infinity: " + s; });
     app.add_flag("--verbose", o.verbose, "Print the node's log lines (connections, errors) to stderr");
