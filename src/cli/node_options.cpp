@@ -172,6 +172,26 @@ bool connect_or_report(Node& node, const std::string& command, const std::string
     return false;
 }
 
+namespace {
+
+// " in M:F/A": the function an error was raised in, as the shell names it, from the top of the
+// stacktrace (erl_call prints the whole of it). Nothing when that is erl_eval itself (a badmatch
+// in the expressions) or `what` was called and raised it directly.
+std::string raised_in(const Term& stacktrace, const std::string& what) {
+    if (!stacktrace.is_list() || stacktrace.as_list().size() == 0) return {};
+    const Term& frame = *stacktrace.as_list().begin(); // {Module, Function, Arity | Args, Location}
+    if (!frame.is_tuple(4) || !frame[0].is_atom() || !frame[1].is_atom() || frame[0].is_atom(atom("erl_eval")))
+        return {};
+    std::string arity;
+    if (frame[2].is_proper_list()) arity = std::to_string(frame[2].as_list().size());
+    else if (frame[2].is_int64()) arity = to_string(frame[2]);
+    else return {};
+    const std::string mfa = fmt::format("{}:{}/{}", to_string(frame[0]), to_string(frame[1]), arity);
+    return mfa == what ? std::string() : " in " + mfa;
+}
+
+} // namespace
+
 int report_call_failure(const std::string& command, const std::string& what, const std::string& peer,
                         const CallOutcome& out, const std::string& timeout_text) {
     const Term& v = out.value;
@@ -183,7 +203,9 @@ int report_call_failure(const std::string& command, const std::string& what, con
         return fail(fmt::format("{}: {{badrpc,{}}} from '{}'", command, to_string(v[1]), peer));
     }
     const char* cls = out.cls == ErlangClass::error ? "error" : out.cls == ErlangClass::exit ? "exit" : "throw";
-    return fail(fmt::format("{}: {} raised {}:{}", command, what, cls, to_pretty_string(v, {.line_length = 1000})));
+    const std::string where = out.cls == ErlangClass::error ? raised_in(out.stacktrace, what) : std::string();
+    return fail(fmt::format("{}: {} raised {}:{}{}", command, what, cls, to_pretty_string(v, {.line_length = 1000}),
+                            where));
 }
 
 } // namespace edist::cli

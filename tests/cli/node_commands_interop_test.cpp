@@ -194,5 +194,22 @@ TEST_F(NodeCommands, AddressDialsTheNodesPortWithoutEpmd) {
     EXPECT_EQ(edist({"ping", node(), "--address", port, "--epmd-port", "4369"}).exit_code, 2);
 }
 
+// erl_call shows an error's stacktrace; the one line names where it was raised, as the shell
+// does, unless that is the function called or erl_eval itself.
+TEST_F(NodeCommands, ErrorsSayWhichFunctionRaisedThem) {
+    auto deeper = edist({"call", node(), "erlang", "apply", "[lists, nth, [0, []]]"});
+    EXPECT_TRUE(one_line_failure(deeper));
+    EXPECT_EQ(deeper.err, "edist: call: erlang:apply/3 raised error:function_clause in lists:nth/2\n");
+    auto in_eval = edist({"eval", node(), "N = 0, lists:nth(N, [])."});
+    EXPECT_EQ(in_eval.err, "edist: eval: the expression raised error:function_clause in lists:nth/2\n");
+    auto undefined = edist({"eval", node(), "no_such_module:f(1)."});
+    EXPECT_EQ(undefined.err, "edist: eval: the expression raised error:undef in no_such_module:f/1\n");
+
+    auto itself = edist({"call", node(), "lists", "no_such_function", "[]"});
+    EXPECT_EQ(itself.err, "edist: call: lists:no_such_function/0 raised error:undef\n");
+    auto badmatch = edist({"eval", node(), "1 = 2."});
+    EXPECT_EQ(badmatch.err, "edist: eval: the expression raised error:{badmatch,2}\n");
+}
+
 } // namespace
 } // namespace edist::test
