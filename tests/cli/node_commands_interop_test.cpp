@@ -54,8 +54,9 @@ protected:
         ASSERT_TRUE(erl->ready()) << erl->transcript();
     }
 
+    static constexpr const char* closed_stdin = "\x04<closed>";
     // `edist ARGS...` with this suite's cookie and epmd (unless ARGS name their own), `input` on
-    // stdin, stdout and stderr captured apart.
+    // stdin (none at all for `closed_stdin`), stdout and stderr captured apart.
     Outcome edist(std::vector<std::string> args, const std::string& input = "") {
         const bool own_cookie = std::find(args.begin(), args.end(), "--cookie") != args.end();
         const bool own_epmd = std::find(args.begin(), args.end(), "--epmd-port") != args.end() ||
@@ -68,7 +69,8 @@ protected:
         std::ofstream(in, std::ios::binary) << input;
         std::string cmd = shell_quote(edist_binary());
         for (const auto& a : args) cmd += " " + shell_quote(a);
-        cmd += " <" + shell_quote(in.string()) + " >" + shell_quote(out.string()) + " 2>" + shell_quote(err.string());
+        cmd += (input == closed_stdin ? std::string(" <&-") : " <" + shell_quote(in.string())) + " >" +
+               shell_quote(out.string()) + " 2>" + shell_quote(err.string());
         Outcome r;
         const int status = std::system(cmd.c_str());
         r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -209,6 +211,14 @@ TEST_F(NodeCommands, ErrorsSayWhichFunctionRaisedThem) {
     EXPECT_EQ(itself.err, "edist: call: lists:no_such_function/0 raised error:undef\n");
     auto badmatch = edist({"eval", node(), "1 = 2."});
     EXPECT_EQ(badmatch.err, "edist: eval: the expression raised error:{badmatch,2}\n");
+}
+
+// A closed stdin is end of file for the remote io:get_line, not the node's first socket (which
+// used to take descriptor 0, so the read waited on the connection's bytes).
+TEST_F(NodeCommands, ClosedStdinIsEndOfFileForTheRemoteReader) {
+    auto r = edist({"eval", node(), "io:get_line(\"p> \").", "--timeout", "5"}, closed_stdin);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "p> eof\n");
 }
 
 } // namespace
