@@ -81,6 +81,12 @@ int run_eval(const EvalOptions& o) {
     if (!text) return fail(fmt::format("eval: {}", error));
     const std::string& source = *text;
     if (source.find_first_not_of(" \t\r\n") == std::string::npos) return fail("eval: no expression given");
+    Term chars; // erl_scan reads characters: the UTF-8 text as code points
+    try {
+        chars = string(source);
+    } catch (const Error& e) {
+        return fail(fmt::format("eval: EXPRESSIONS: {}", e.what()));
+    }
 
     NodeGuard guard{start_command_node(o.node_options, peer)};
     if (!guard.node) return exit_failure;
@@ -89,7 +95,7 @@ int run_eval(const EvalOptions& o) {
     Step step{*guard.node, atom(peer), {}};
     step.opts.timeout = timeout;
 
-    auto scanned = step.call("erl_scan", "string", list(string(source)));
+    auto scanned = step.call("erl_scan", "string", list(chars));
     if (!scanned.ok && scanned.cls == ErlangClass::error && scanned.value.is_atom(atom("undef")))
         return fail(fmt::format("eval: undef: '{}' has no erl_scan:string/1; only a BEAM node can evaluate Erlang "
                                 "(edist call runs a function anywhere)",

@@ -107,6 +107,10 @@ TEST_F(NodeCommands, EvalReadsTheExpressionsFromStdinGivenADash) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "6\n");
     EXPECT_TRUE(one_line_failure(edist({"eval", node(), "-"}, " \n")));
+    auto not_utf8 = edist({"eval", node(), "-"}, "\"\xff\".");
+    EXPECT_TRUE(one_line_failure(not_utf8));
+    EXPECT_EQ(not_utf8.err.rfind("edist: eval: EXPRESSIONS: ", 0), 0u) << not_utf8.err;
+    EXPECT_NE(not_utf8.err.find("invalid UTF-8"), std::string::npos) << not_utf8.err;
 }
 
 // As in the shell, each form sees the bindings of the forms before it; a trailing comment does
