@@ -13,6 +13,8 @@
 #include <fmt/core.h>
 
 #include <memory>
+#include <utility>
+#include <vector>
 
 namespace edist::cli {
 
@@ -61,16 +63,21 @@ std::string describe_error(const Step& step, const Term& info) {
     return where + s;
 }
 
-// erl_scan:string's tokens with every form's `.` but the last made a `,`: "X = 1. X + 1." is
-// evaluated as "X = 1, X + 1." so each form sees the bindings of those before it, as in the
-// shell. A final `.` is added when the text has none (after a trailing comment, too).
-Term join_forms(const Term& tokens, const Term& end_location) {
+// erl_scan:string's tokens cut into forms, each ending with its `.` token; a final `.` is added
+// when the text has none (after a trailing comment, too).
+std::vector<Term> split_forms(const Term& tokens, const Term& end_location) {
     const Atom dot = atom("dot");
-    std::vector<Term> out(tokens.as_list().begin(), tokens.as_list().end());
-    if (out.empty() || !out.back().is_tuple(2) || !out.back()[0].is_atom(dot)) out.push_back(tuple(dot, end_location));
-    for (std::size_t i = 0; i + 1 < out.size(); ++i)
-        if (out[i].is_tuple(2) && out[i][0].is_atom(dot)) out[i] = tuple(atom(","), out[i][1]);
-    return list_from(std::move(out));
+    std::vector<Term> forms;
+    std::vector<Term> form;
+    for (const Term& t : tokens.as_list()) {
+        form.push_back(t);
+        if (t.is_tuple(2) && t[0].is_atom(dot)) forms.push_back(list_from(std::exchange(form, {})));
+    }
+    if (!form.empty()) {
+        form.push_back(tuple(dot, end_location));
+        forms.push_back(list_from(std::move(form)));
+    }
+    return forms;
 }
 
 int run_eval(const EvalOptions& o) {
@@ -109,15 +116,23 @@ int run_eval(const EvalOptions& o) {
         return fail(fmt::format("eval: erl_scan:string/1 answered {}", to_string(s)));
     if (s[1].as_list().size() == 0) return fail("eval: no expression given");
 
-    auto parsed = step.call("erl_parse", "parse_exprs", list(join_forms(s[1], s[2])));
-    if (!parsed.ok) return report_call_failure("eval", "erl_parse:parse_exprs/1", peer, parsed, o.node_options.timeout);
-    const Term& p = parsed.value; // {ok, Exprs} | {error, ErrorInfo}
-    if (p.is_tuple(2) && p[0].is_atom(atoms::error))
-        return fail(fmt::format("eval: syntax error: {}", describe_error(step, p[1])));
-    if (!p.is_tuple(2) || !p[0].is_atom(atoms::ok))
-        return fail(fmt::format("eval: erl_parse:parse_exprs/1 answered {}", to_string(p)));
+    // Each form parsed on its own (so a syntax error names what the user wrote), then all of
+    // them evaluated as one sequence: "X = 1. X + 1." as "X = 1, X + 1.", each form seeing the
+    // bindings of those before it, as in the shell.
+    std::vector<Term> exprs;
+    for (const Term& form : split_forms(s[1], s[2])) {
+        auto parsed = step.call("erl_parse", "parse_exprs", list(form));
+        if (!parsed.ok)
+            return report_call_failure("eval", "erl_parse:parse_exprs/1", peer, parsed, o.node_options.timeout);
+        const Term& p = parsed.value; // {ok, Exprs} | {error, ErrorInfo}
+        if (p.is_tuple(2) && p[0].is_atom(atoms::error))
+            return fail(fmt::format("eval: syntax error: {}", describe_error(step, p[1])));
+        if (!p.is_tuple(2) || !p[0].is_atom(atoms::ok) || !p[1].is_proper_list())
+            return fail(fmt::format("eval: erl_parse:parse_exprs/1 answered {}", to_string(p)));
+        exprs.insert(exprs.end(), p[1].as_list().begin(), p[1].as_list().end());
+    }
 
-    auto value = step.call("erl_eval", "exprs", list(p[1], Term()));
+    auto value = step.call("erl_eval", "exprs", list(list_from(std::move(exprs)), Term()));
     if (!value.ok) return report_call_failure("eval", "the expression", peer, value, o.node_options.timeout);
     const Term& v = value.value; // {value, Value, NewBindings}
     if (!v.is_tuple(3) || !v[0].is_atom(atom("value")))

@@ -121,6 +121,9 @@ TEST_F(NodeCommands, EvalCarriesBindingsFromFormToForm) {
     EXPECT_EQ(r.out, "42\n");
     auto commented = edist({"eval", node(), "X = 2. X + 1 % the answer"});
     EXPECT_EQ(commented.out, "3\n") << commented.err;
+    // A syntax error is reported in the form it is in, as written.
+    auto syntax = edist({"eval", node(), "X = .\nY = 1."});
+    EXPECT_EQ(syntax.err, "edist: eval: syntax error: line 1: syntax error before: '.'\n");
     auto unbound = edist({"eval", node(), "X = 1. Y."});
     EXPECT_TRUE(one_line_failure(unbound));
     EXPECT_NE(unbound.err.find("raised error:{unbound_var,'Y'}"), std::string::npos) << unbound.err;
