@@ -161,14 +161,19 @@ namespace edist::cli {
 
 bool connect_or_report(Node& node, const std::string& command, const std::string& peer,
                        std::chrono::milliseconds timeout) {
+    const auto start = std::chrono::steady_clock::now();
     if (node.connect(atom(peer), timeout)) return true;
+    const bool timed_out = std::chrono::steady_clock::now() - start >= timeout;
     const std::string why = take_last_warning();
-    if (why.empty())
+    if (!why.empty())
+        fail(fmt::format("{}: noconnection: cannot connect to '{}': {}", command, peer, why));
+    else if (timed_out) // a node that does not answer (stopped, overloaded), or a blackholed host
+        fail(fmt::format("{}: noconnection: '{}' did not complete the connection within {:g} s", command, peer,
+                         std::chrono::duration<double>(timeout).count()));
+    else
         fail(fmt::format("{}: noconnection: cannot connect to '{}' (is it running, registered with epmd, with the "
                          "same cookie?)",
                          command, peer));
-    else
-        fail(fmt::format("{}: noconnection: cannot connect to '{}': {}", command, peer, why));
     return false;
 }
 

@@ -228,5 +228,20 @@ TEST_F(NodeCommands, ClosedStdinIsEndOfFileForTheRemoteReader) {
     EXPECT_EQ(r.out, "p> eof\n");
 }
 
+// A node that does not answer (stopped here) is a timeout, named as such.
+TEST_F(NodeCommands, AConnectionThatDoesNotCompleteSaysItTimedOut) {
+    ErlOptions o;
+    o.name = unique_name("stopped");
+    o.cookie = cookie;
+    o.epmd_port = epmd->port();
+    ErlNode stopped(o);
+    ASSERT_TRUE(stopped.ready()) << stopped.transcript();
+    stopped.process().signal(SIGSTOP);
+    auto r = edist({"call", stopped.node(), "erlang", "node", "--timeout", "0.5"});
+    stopped.process().signal(SIGCONT);
+    EXPECT_TRUE(one_line_failure(r));
+    EXPECT_EQ(r.err, "edist: call: noconnection: '" + stopped.node() + "' did not complete the connection within 0.5 s\n");
+}
+
 } // namespace
 } // namespace edist::test
