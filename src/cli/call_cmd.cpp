@@ -56,7 +56,8 @@ Command add_call_command(CLI::App& root) {
     call->add_option("NODE", o->node, "name@host, or name for this host")->required();
     call->add_option("MODULE", o->module, "The module, e.g. lists")->required();
     call->add_option("FUNCTION", o->function, "The function, e.g. reverse")->required();
-    call->add_option("ARGS", o->args, "The arguments as an Erlang list, e.g. '[[1,2,3]]'; - reads them from stdin")->default_val("[]");
+    call->add_option("ARGS", o->args, "The arguments as an Erlang list, e.g. '[[1,2,3]]'; - reads them from stdin")
+        ->default_val("[]");
     add_node_options(*call, o->node_options);
     return {call, [o] { return run_call(*o); }};
 }

@@ -50,7 +50,8 @@ Command add_send_command(CLI::App& root) {
     auto* send = root.add_subcommand("send", "Send a term to a registered process: {NAME, NODE} ! TERM");
     send->add_option("NODE", o->node, "name@host, or name for this host")->required();
     send->add_option("NAME", o->name, "The registered name on NODE")->required();
-    send->add_option("TERM", o->term, "The message, in Erlang syntax, e.g. '{hello, [1,2,3]}'; - reads it from stdin")->required();
+    send->add_option("TERM", o->term, "The message, in Erlang syntax, e.g. '{hello, [1,2,3]}'; - reads it from stdin")
+        ->required();
     add_node_options(*send, o->node_options);
     return {send, [o] { return run_send(*o); }};
 }
