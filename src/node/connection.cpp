@@ -44,6 +44,10 @@ bool Connection::is_up() const {
     std::lock_guard lock(mutex_);
     return state_ == State::up;
 }
+bool Connection::is_announced() const {
+    std::lock_guard lock(mutex_);
+    return state_ == State::up && announced_;
+}
 bool Connection::is_closed() const {
     std::lock_guard lock(mutex_);
     return state_ == State::closed;
@@ -456,10 +460,19 @@ void Connection::went_up(handshake::Completed done) {
         node_.nok_nodes.erase(peer.index());
         node_.connect_failures_logged.erase(peer.index());
     }
-    node_.conns_cv.notify_all();
     kick_write();
     node_.log(LogLevel::info, "connection to " + std::string(peer.name()) + " is up");
+    // As net_kernel does, subscribers hear of the node before connect() returns (it waits for
+    // is_announced()); and a close() meanwhile owes its nodedown until they have.
     node_.notify({NodeEvent::Kind::nodeup, peer, Term()});
+    std::optional<Term> owed;
+    {
+        std::lock_guard lock(mutex_);
+        announced_ = true;
+        owed = std::exchange(owed_nodedown_, std::nullopt);
+    }
+    node_.conns_cv.notify_all();
+    if (owed) node_.notify({NodeEvent::Kind::nodedown, peer, *owed});
     arm_tick();
     hs_.reset();
     read_buf_.resize(64 * 1024); // small while handshaking, so half-open connections cost little
@@ -610,12 +623,15 @@ void Connection::fail(Term reason, std::string why) {
 
 void Connection::close(Term reason) {
     bool was_up;
+    bool tell_nodedown;
     Atom peer;
     std::vector<Held> held;
     {
         std::lock_guard lock(mutex_);
         if (state_ == State::closed) return;
         was_up = state_ == State::up;
+        tell_nodedown = was_up && announced_;
+        if (was_up && !announced_) owed_nodedown_ = reason; // went_up() tells it after the nodeup
         state_ = State::closed;
         pending_.clear();
         pending_bytes_ = 0;
@@ -649,7 +665,7 @@ void Connection::close(Term reason) {
     // Links, monitors and spawn requests towards the peer end with noconnection whether the
     // connection was up or never came up (a monitor of an unreachable node fires at once).
     if (was_current && (outgoing_ || was_up)) node_.node_down(peer);
-    if (was_up) node_.notify({NodeEvent::Kind::nodedown, peer, reason});
+    if (tell_nodedown) node_.notify({NodeEvent::Kind::nodedown, peer, reason});
 }
 
 // --- Node::Impl: listening, accepting, epmd, connection table -------------------------------

@@ -39,6 +39,8 @@ public:
     // Bytes encoded and not yet written (the batch being written counts until it is done).
     std::size_t queue_size() const;
     bool is_up() const;
+    // Up, and every nodeup subscriber has been told (what Node::connect waits for).
+    bool is_announced() const;
     bool is_closed() const;
     Atom peer() const;
     bool outgoing() const noexcept { return outgoing_; }
@@ -86,6 +88,11 @@ private:
     Atom peer_;
     std::vector<dist::Signal> pending_;
     std::weak_ptr<Connection> successor_; // set when a simultaneous connect's winner took over
+    // A subscriber sees a connection's nodedown only after its nodeup: a close() that comes
+    // while the nodeup is still being delivered (from another thread, or from a nodeup callback
+    // that disconnects) leaves its reason here for went_up() to announce afterwards.
+    bool announced_ = false;
+    std::optional<Term> owed_nodedown_;
     dist::Output out_;
     std::size_t in_flight_ = 0; // bytes of writing_, until the whole batch is written
     std::size_t pending_bytes_ = 0; // pending_'s estimated encoded size

@@ -267,15 +267,20 @@ bool Node::connect(Atom node, std::chrono::milliseconds timeout) {
     if (node == impl_->name) return true;
     if (!impl_->connection_for(node, true)) return false;
     const auto deadline = detail::deadline_after(timeout);
+    // Up and announced: a nodeup subscriber has heard of the node when connect() returns, as
+    // net_kernel sends nodeup before it answers connect_node. A nodeup callback itself (on the
+    // node's thread) cannot wait for its own announcement: up is enough there.
+    const bool on_node_thread = impl_->io->get_executor().running_in_this_thread();
+    auto ready = [&](const Connection& c) { return on_node_thread ? c.is_up() : c.is_announced(); };
     std::unique_lock lock(impl_->conns_mutex);
     for (;;) {
         auto it = impl_->conns.find(node.index());
         bool live = it != impl_->conns.end() && !it->second->is_closed();
-        if (live && it->second->is_up()) return true;
+        if (live && ready(*it->second)) return true;
         if (!live && !impl_->nok_nodes.count(node.index())) return false;
         if (detail::wait_until(impl_->conns_cv, lock, deadline)) {
             it = impl_->conns.find(node.index());
-            return it != impl_->conns.end() && it->second->is_up();
+            return it != impl_->conns.end() && ready(*it->second);
         }
     }
 }
