@@ -83,11 +83,16 @@ struct NodeOptions {
     std::function<void(LogLevel, std::string_view)> log;
 };
 
-// Why a connection ended, for nodedown notifications.
+// A connection to `node` came up or ended, for monitor_nodes subscribers. Every subscriber is
+// told a connection's nodeup before its nodedown, and connect() returns after the nodeup.
 struct NodeEvent {
     enum class Kind { nodeup, nodedown } kind;
     Atom node;
-    Term reason; // nodedown: connection_closed, net_tick_timeout, disconnect, protocol error text
+    // nodedown: why, as net_kernel:monitor_nodes(true, [nodedown_reason]) reports it:
+    // connection_closed (the peer closed it: it stopped, died or disconnected), disconnect
+    // (disconnect() here), net_tick_timeout, net_kernel_terminated (stop() here), or what made
+    // this node close it (system_limit, invalid_message, connection_replaced).
+    Term reason;
 };
 
 class Node : public std::enable_shared_from_this<Node> {
@@ -143,7 +148,8 @@ public:
     void unmonitor_nodes(std::uint64_t id);
 
     asio::io_context& io_context() noexcept;
-    // Closes every connection and the listener and stops the node's own threads.
+    // Closes every connection (nodedown reason net_kernel_terminated here, connection_closed
+    // on the peers) and the listener, and stops the node's own threads.
     void stop();
 
     struct Impl;
@@ -185,7 +191,9 @@ public:
                        std::function<bool(const Term&)> match = nullptr);
     std::size_t queued() const;
 
-    // {nodeup, Node} and {nodedown, Node} messages, like net_kernel:monitor_nodes(true).
+    // {nodeup, Node} and {nodedown, Node} messages for every connection. Like
+    // net_kernel:monitor_nodes(true, [{node_type, all}]) without its info list: this node is
+    // hidden, so all its connections are, and a plain monitor_nodes(true) would report none.
     void monitor_nodes(bool on);
     void close();
 

@@ -329,7 +329,8 @@ void Node::stop() {
         std::lock_guard lock(im.conns_mutex);
         for (auto& [k, c] : im.conns) conns.push_back(c);
     }
-    for (auto& c : conns) c->close(atom("disconnect"));
+    // What net_kernel's subscribers hear when the local distribution stops.
+    for (auto& c : conns) c->close(atom("net_kernel_terminated"));
     // Processes are killed (coroutines at their next co_await) so none outlives its node.
     std::vector<std::shared_ptr<detail::Process>> procs;
     {

@@ -152,7 +152,8 @@ TEST_F(NodeMonitoring, ConnectReturnsOnceEveryNodeupSubscriberHasBeenTold) {
 
 // The reasons each side reports, for each way a connection ends, are the ones two erl nodes
 // report to each other (checked against erl <-> erl on OTP 25): the side that disconnects says
-// `disconnect`, the other `connection_closed`; a stopped node is `connection_closed`, and
+// `disconnect`, the other `connection_closed`; a stopped node is `connection_closed` to its
+// peers and `net_kernel_terminated` to its own subscribers, as when net_kernel stops; and
 // erlang:monitor_node/2 on it afterwards gives {nodedown, Node} at once (it left epmd).
 TEST_F(NodeMonitoring, EachWayAConnectionEndsGivesBothSidesTheReasonsTwoErlNodesGive) {
     CppNode cpp(cpp_name("cpp_why"), epmd_port());
@@ -178,16 +179,19 @@ TEST_F(NodeMonitoring, EachWayAConnectionEndsGivesBothSidesTheReasonsTwoErlNodes
     // erl connects, and the C++ node stops.
     EXPECT_EQ(erl().eval("net_adm:ping('" + us + "')"), "pong");
     ASSERT_TRUE(erl().process().wait_line("NODEUP " + us));
-    const auto seen = order.wait(5, 10s);
+    ASSERT_EQ(order.wait(5, 10s).size(), 5u);
     cpp->stop();
     EXPECT_TRUE(erl().process().wait_line("NODEDOWN " + us + " connection_closed")) << erl().transcript();
     EXPECT_EQ(erl().eval("erlang:monitor_node('" + us + "', true), "
                          "receive {nodedown, N} -> N after 5000 -> none end"),
               us);
 
+    // On the stopping node itself, as when net_kernel stops: net_kernel_terminated.
+    const auto seen = order.wait(6, 10s);
     const std::string e = erl().node();
     EXPECT_EQ(seen, (std::vector<std::string>{"nodeup " + e, "nodedown " + e + " disconnect", "nodeup " + e,
-                                              "nodedown " + e + " connection_closed", "nodeup " + e}))
+                                              "nodedown " + e + " connection_closed", "nodeup " + e,
+                                              "nodedown " + e + " net_kernel_terminated"}))
         << joined(seen);
 }
 
