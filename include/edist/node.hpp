@@ -91,7 +91,8 @@ struct NodeEvent {
     // nodedown: why, as net_kernel:monitor_nodes(true, [nodedown_reason]) reports it:
     // connection_closed (the peer closed it: it stopped, died or disconnected), disconnect
     // (disconnect() here), net_tick_timeout, net_kernel_terminated (stop() here), or what made
-    // this node close it (system_limit, invalid_message, connection_replaced).
+    // this node close it (system_limit, invalid_message; wait_pending: the peer restarted and
+    // its new incarnation connected while this node still held the old connection).
     Term reason;
 };
 

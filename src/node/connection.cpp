@@ -382,7 +382,7 @@ void Connection::handshake_progress() {
                 if (it != node_.conns.end() && it->second.get() != this) old = it->second;
                 node_.conns[peer.index()] = shared_from_this();
             }
-            if (old) old->close(atom("connection_replaced"));
+            if (old) old->close_replaced();
             hs_->pending_released(handshake::Clock::now());
             queue_bytes(hs_->take_output());
         } else if (auto* done = std::get_if<handshake::Completed>(&*ev)) {
@@ -621,15 +621,25 @@ void Connection::fail(Term reason, std::string why) {
     close(std::move(reason));
 }
 
+void Connection::close_replaced() {
+    {
+        std::lock_guard lock(mutex_);
+        replaced_ = true;
+    }
+    close(atom("wait_pending"));
+}
+
 void Connection::close(Term reason) {
     bool was_up;
     bool tell_nodedown;
+    bool replaced;
     Atom peer;
     std::vector<Held> held;
     {
         std::lock_guard lock(mutex_);
         if (state_ == State::closed) return;
         was_up = state_ == State::up;
+        replaced = replaced_;
         tell_nodedown = was_up && announced_;
         if (was_up && !announced_) owed_nodedown_ = reason; // went_up() tells it after the nodeup
         state_ = State::closed;
@@ -664,7 +674,9 @@ void Connection::close(Term reason) {
     });
     // Links, monitors and spawn requests towards the peer end with noconnection whether the
     // connection was up or never came up (a monitor of an unreachable node fires at once).
-    if (was_current && (outgoing_ || was_up)) node_.node_down(peer);
+    // A connection replaced by the peer's new incarnation is no longer the node's current one,
+    // but what went through it is lost all the same.
+    if ((was_current || replaced) && (outgoing_ || was_up)) node_.node_down(peer);
     if (tell_nodedown) node_.notify({NodeEvent::Kind::nodedown, peer, reason});
 }
 

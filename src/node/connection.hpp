@@ -45,6 +45,11 @@ public:
     Atom peer() const;
     bool outgoing() const noexcept { return outgoing_; }
     void close(Term reason);
+    // The peer restarted, and its new incarnation's connection (handshake status `alive`)
+    // replaces this one: nodedown with OTP's reason wait_pending, and links and monitors
+    // through this connection end with noconnection although the node's table already names
+    // the new attempt.
+    void close_replaced();
     // Hands queued signals over to the connection that replaces this attempt.
     // The signals queued while not up, handed to `successor` (the attempt that won a
     // simultaneous connect), which also gets whatever is sent here afterwards.
@@ -93,6 +98,7 @@ private:
     // that disconnects) leaves its reason here for went_up() to announce afterwards.
     bool announced_ = false;
     std::optional<Term> owed_nodedown_;
+    bool replaced_ = false; // close_replaced(): a peer's new incarnation took the node's entry
     dist::Output out_;
     std::size_t in_flight_ = 0; // bytes of writing_, until the whole batch is written
     std::size_t pending_bytes_ = 0; // pending_'s estimated encoded size

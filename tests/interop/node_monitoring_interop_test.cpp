@@ -235,3 +235,66 @@ TEST_F(NodeMonitoring, MessagesToPidsOfAnEarlierIncarnationAreDroppedAndTheNewOn
               "noproc");
     EXPECT_EQ(erl().eval("R2 = erlang:monitor(process, get(new)), erlang:demonitor(R2, [flush, info])"), "true");
 }
+
+// A peer that restarts while this node still holds its old connection (the old one went
+// silent: SIGSTOP here, a dead host or a cut cable in life) connects again under the same
+// name; the handshake answers `alive`, the new incarnation says so, and the old connection
+// goes. As on OTP 25 (checked erl <-> erl): subscribers hear nodedown with reason wait_pending,
+// then nodeup, and every link and monitor through the old connection ends with noconnection.
+//
+// The new erl must reach us while the old one still holds its epmd name, so it runs
+// epmd-less (-erl_epmd_port, the port we listen on) on its own loopback address.
+TEST_F(NodeMonitoring, APeerRestartedBehindASilentConnectionReplacesItAndItsLinksAndMonitorsEnd) {
+    const std::uint16_t port = free_port();
+    CppNode cpp(unique_name("cpp_held") + "@127.0.0.1", epmd_port(), "edist_node_test", [&](NodeOptions& o) {
+        o.long_names = true;
+        o.listen_port = port;
+        o.listen_address = "127.0.0.1";
+    });
+    ASSERT_TRUE(cpp) << cpp.error();
+    EventOrder order(*cpp);
+    ErlOptions o;
+    o.name = unique_name("erl_again");
+    o.long_names = true;
+    o.host = "127.0.0.2";
+    o.epmd_port = epmd_port();
+    ErlNode old_erl(o);
+    ASSERT_TRUE(old_erl.ready()) << old_erl.transcript();
+    const Atom peer = old_erl.name();
+
+    auto box = cpp->make_mailbox();
+    ASSERT_TRUE(box.ok());
+    box->self().trap_exit(true);
+    ASSERT_TRUE(cpp->ping(peer)) << cpp.log.text();
+    box->send(atom("echo"), peer, tuple(box->pid(), atom("whoami")));
+    auto who = box->receive(10s);
+    ASSERT_TRUE(who && who->is_tuple(2) && (*who)[1].is_pid()) << (who ? to_string(*who) : "nothing");
+    const Pid old_echo = (*who)[1].as_pid();
+    box->self().link(old_echo);
+    const Ref mon = box->self().monitor(old_echo);
+    box->monitor_nodes(true);
+
+    old_erl.process().signal(SIGSTOP);
+    o.epmd_port = free_port(); // no epmd there: the new erl asks none
+    o.args = {"-erl_epmd_port", std::to_string(port), "-kernel", "inet_dist_use_interface", "{127,0,0,2}"};
+    ErlNode new_erl(o);
+    ASSERT_TRUE(new_erl.ready()) << new_erl.transcript();
+    EXPECT_EQ(new_erl.eval("net_adm:ping('" + std::string(cpp->name().name()) + "')"), "pong")
+        << new_erl.transcript() << cpp.log.text();
+
+    const auto seen = order.wait(3, 10s);
+    const std::string p(peer.name());
+    EXPECT_EQ(seen, (std::vector<std::string>{"nodeup " + p, "nodedown " + p + " wait_pending", "nodeup " + p}))
+        << joined(seen) << cpp.log.text();
+    auto exit = box->receive([](const Term& t) { return t.is_tuple(3) && t[0].is_atom(atom("EXIT")); }, 5s);
+    EXPECT_EQ(exit, std::optional<Term>(tuple(atom("EXIT"), old_echo, atom("noconnection"))));
+    auto down = box->receive([](const Term& t) { return t.is_tuple(5) && t[0].is_atom(atom("DOWN")); }, 5s);
+    EXPECT_EQ(down, std::optional<Term>(tuple(atom("DOWN"), mon, atom("process"), old_echo, atom("noconnection"))));
+    // What is left: the mailbox subscriber's two messages, in order.
+    EXPECT_EQ(box->receive(5s), std::optional<Term>(tuple(atom("nodedown"), peer)));
+    EXPECT_EQ(box->receive(5s), std::optional<Term>(tuple(atom("nodeup"), peer)));
+
+    // The new incarnation is served.
+    box->send(atom("echo"), peer, tuple(box->pid(), atom("hi")));
+    EXPECT_EQ(box->receive(10s), std::optional<Term>(tuple(atom("echo"), atom("hi"))));
+}
