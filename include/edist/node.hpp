@@ -150,7 +150,10 @@ public:
 
     asio::io_context& io_context() noexcept;
     // Closes every connection (nodedown reason net_kernel_terminated here, connection_closed
-    // on the peers) and the listener, and stops the node's own threads.
+    // on the peers) and the listener, and stops the node's own threads. As with init:stop(),
+    // what was sent before reaches the peers: each connection's queue is written out first
+    // (at most two seconds for a peer that does not read; not when called from the node's
+    // own threads).
     void stop();
 
     struct Impl;

@@ -621,6 +621,15 @@ void Connection::fail(Term reason, std::string why) {
     close(std::move(reason));
 }
 
+void Connection::flush(std::chrono::steady_clock::time_point deadline) {
+    if (on_node_thread()) return;
+    std::unique_lock lock(mutex_);
+    if (state_ != State::up) return;
+    ++blocked_senders_; // do_write wakes drain_cv_'s waiters as it writes
+    drain_cv_.wait_until(lock, deadline, [&] { return state_ == State::closed || queued_locked() == 0; });
+    --blocked_senders_;
+}
+
 void Connection::close_replaced() {
     {
         std::lock_guard lock(mutex_);

@@ -45,6 +45,10 @@ public:
     Atom peer() const;
     bool outgoing() const noexcept { return outgoing_; }
     void close(Term reason);
+    // Waits until everything queued on an up connection is written to the transport, the
+    // connection ends, or `deadline` passes; at once on the node's own threads, whose work
+    // the writes need. Node::stop() lets what was sent before it leave, as init:stop() does.
+    void flush(std::chrono::steady_clock::time_point deadline);
     // The peer restarted, and its new incarnation's connection (handshake status `alive`)
     // replaces this one: nodedown with OTP's reason wait_pending, and links and monitors
     // through this connection end with noconnection although the node's table already names

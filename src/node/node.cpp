@@ -329,6 +329,10 @@ void Node::stop() {
         std::lock_guard lock(im.conns_mutex);
         for (auto& [k, c] : im.conns) conns.push_back(c);
     }
+    // What was sent before stop() leaves first, as with init:stop() (halt() may lose it); a
+    // peer that does not read holds the node back two seconds at most.
+    const auto flush_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (auto& c : conns) c->flush(flush_deadline);
     // What net_kernel's subscribers hear when the local distribution stops.
     for (auto& c : conns) c->close(atom("net_kernel_terminated"));
     // Processes are killed (coroutines at their next co_await) so none outlives its node.
