@@ -258,9 +258,10 @@ void Node::Impl::node_down(Atom node) {
                 if (s.node == node) lost_spawns.push_back(s.req);
             std::erase_if(p->monitors_in, [&](const auto& m) { return m.watcher.node == node; });
         }
+        // Links first, then monitors: BEAM's order (erl <-> erl gives every EXIT before any DOWN).
+        for (auto& peer : linked) p->exit_signal(peer, noconnection, true);
         for (auto& req : lost_spawns) p->spawn_replied(req, 0, noconnection);
         for (auto& m : fired) p->down(m.ref, m.target, noconnection);
-        for (auto& peer : linked) p->exit_signal(peer, noconnection, true);
     }
 }
 
