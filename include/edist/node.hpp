@@ -144,7 +144,9 @@ public:
     // an OTP distribution port: what dist_buf_busy_limit is compared with.
     std::size_t dist_queue_size(Atom node) const;
 
-    // nodeup/nodedown callbacks; returns an id for unmonitor_nodes.
+    // nodeup/nodedown callbacks; returns an id for unmonitor_nodes. A nodeup callback runs on
+    // the node's thread before connect() (or ping()) to that node returns, so it must not wait
+    // for a thread that is calling connect(). It may itself call disconnect().
     std::uint64_t monitor_nodes(std::function<void(const NodeEvent&)> callback);
     void unmonitor_nodes(std::uint64_t id);
 
