@@ -1,6 +1,7 @@
 // `edist names [HOST]`: the names an epmd has registered, printed exactly as OTP's
 // `epmd -names` prints them, for any host (net_adm:names/1's question).
 #include "command.hpp"
+#include "node_options.hpp"
 
 #include <edist/epmd.hpp>
 
@@ -22,14 +23,14 @@ std::string format_epmd_names(std::uint16_t port, const std::vector<epmd::NameEn
 struct NamesOptions {
     std::string host = "localhost";
     std::uint16_t port = 0;
-    double timeout = 10;
+    std::string timeout = "10";
 };
 
 int run_names(const NamesOptions& o) {
     epmd::ClientOptions c;
     c.host = o.host == "localhost" ? "127.0.0.1" : o.host;
     if (o.port != 0) c.port = o.port;
-    c.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout * 1000));
+    c.timeout = *parse_timeout(o.timeout); // checked when parsed
     auto names = epmd::names(c);
     if (!names)
         return fail(fmt::format("names: {}", names.error().what()));
@@ -45,7 +46,9 @@ Command add_names_command(CLI::App& root) {
     names->add_option("HOST", o->host, "The host whose epmd to ask")->default_val("localhost");
     names->add_option("--epmd-port", o->port, "Where epmd listens; default: $ERL_EPMD_PORT or 4369")
         ->check(CLI::Range(1, 65535));
-    names->add_option("--timeout", o->timeout, "Seconds to wait for epmd")->default_val(10)->check(CLI::PositiveNumber);
+    names->add_option("--timeout", o->timeout, "Seconds to wait for epmd, or infinity")
+        ->default_val("10")
+        ->check(check_timeout);
     return {names, [o] { return run_names(*o); }};
 }
 

@@ -39,7 +39,7 @@ void add_node_options(CLI::App& app, NodeCommandOptions& o) {
         ->excludes(erl_epmd);
     app.add_option("--timeout", o.timeout, "Seconds to wait for the connection and for the answer, or infinity")
         ->default_val("10")
-        ->check([](const std::string& s) { return parse_timeout(s) ? std::string() : "not a positive number of seconds (at most 1e9) or infinity: " + s; });
+        ->check(check_timeout);
     app.add_flag("--verbose", o.verbose, "Print the node's log lines (connections, errors) to stderr");
 }
 
@@ -63,6 +63,10 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_address(const std::st
     const int p = std::stoi(port);
     if (p < 1 || p > 65535 || (colon != std::string::npos && host.empty())) return std::nullopt;
     return std::pair{host, static_cast<std::uint16_t>(p)};
+}
+
+std::string check_timeout(const std::string& text) {
+    return parse_timeout(text) ? std::string() : "not a positive number of seconds (at most 1e9) or infinity: " + text;
 }
 
 namespace {

@@ -33,6 +33,8 @@ void add_node_options(CLI::App& app, NodeCommandOptions& o);
 
 // --timeout as a duration (infinity for "infinity"); nullopt if it is neither.
 std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text);
+// CLI11's check for a --timeout value: empty when parse_timeout reads it, else why not.
+std::string check_timeout(const std::string& text);
 
 // --address's [HOST:]PORT as (HOST, PORT), HOST empty when not given; nullopt if malformed.
 std::optional<std::pair<std::string, std::uint16_t>> parse_address(const std::string& text);

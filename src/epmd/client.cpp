@@ -54,7 +54,11 @@ struct Exchange : std::enable_shared_from_this<Exchange<P>> {
 
     void start() {
         auto self = this->shared_from_this();
-        timer.expires_after(opts.timeout);
+        // now + milliseconds::max() overflows: a wait of a century or more is forever.
+        if (opts.timeout >= std::chrono::hours(24 * 365 * 100))
+            timer.expires_at(asio::steady_timer::time_point::max());
+        else
+            timer.expires_after(opts.timeout);
         timer.async_wait([self](std::error_code ec) {
             if (ec) return;
             self->finish(Error(atoms::timeout, fmt::format("no reply from {} within {} ms",

@@ -109,6 +109,10 @@ TEST_F(CliNodeTest, NamesAndEpmdClientPrintExactlyWhatOtpsEpmdPrints) {
     EXPECT_EQ(names.output, otp.output);
     auto names_host = edist({"names", "localhost", "--epmd-port", port});
     EXPECT_EQ(names_host.output, otp.output);
+    // As every node command: the wait can be infinity (the client's timer used to overflow).
+    auto names_forever = edist({"names", "--epmd-port", port, "--timeout", "infinity"});
+    EXPECT_EQ(names_forever.exit_code, 0) << names_forever.output;
+    EXPECT_EQ(names_forever.output, otp.output);
     auto epmd_client = edist({"epmd", "-port", port, "-names"});
     EXPECT_EQ(epmd_client.exit_code, 0);
     EXPECT_EQ(epmd_client.output, otp.output);
