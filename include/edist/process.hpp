@@ -131,6 +131,14 @@ public:
     // Returns what erlang:demonitor(Ref, [info]) does: whether the monitor was still active
     // (false when it had already fired or never existed), flush or not.
     bool demonitor(const Ref& ref, bool flush = false) const;
+    // erlang:monitor_node/2. With `on`, a {nodedown, Node} message when the connection to
+    // `node` ends, or at once if it cannot be made (the node is connected if it is not). Each
+    // call adds a monitor and each sends its own message; monitor_node(Node, false) removes
+    // one. This node's own name is never down.
+    void monitor_node(Atom node, bool on) const;
+    // net_kernel:monitor_nodes/1 for this process: {nodeup, Node} and {nodedown, Node} for
+    // every connection, as Mailbox::monitor_nodes.
+    void monitor_nodes(bool on) const;
     void trap_exit(bool on) const;
     bool trap_exit() const;
     void exit(const Pid& target, Term reason) const; // exit/2

@@ -103,6 +103,9 @@ struct Node::Impl {
     void add_alias(const Ref& alias, std::uint32_t pid_id);
     bool remove_alias(const Ref& alias);
     void set_node_monitor(const std::shared_ptr<detail::Process>& box, bool on);
+    // erlang:monitor_node/2 for `self`: connects to `node` if need be; {nodedown, Node} when
+    // that connection ends or cannot be made.
+    void monitor_node(const std::shared_ptr<detail::Process>& self, Atom node, bool on);
 
     // Signals from a local process to any process, local or remote.
     void send_exit(const Pid& from, const Pid& to, const Term& reason, bool via_link);

@@ -96,6 +96,8 @@ struct Process : std::enable_shared_from_this<Process> {
     std::vector<MonitorIn> monitors_in;
     std::vector<MonitorOut> monitors_out;
     std::vector<PendingSpawn> pending_spawns;
+    // monitor_node/2: one entry per monitor_node(Node, true) still active.
+    std::vector<Atom> node_monitors;
 
     // The waiter: a thread in Mailbox::receive, a suspended coroutine, or async handlers.
     std::condition_variable* thread_waiter = nullptr;

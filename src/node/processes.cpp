@@ -4,6 +4,8 @@
 
 #include <edist/text.hpp>
 
+#include <algorithm>
+
 #include <openssl/rand.h>
 
 namespace edist {
@@ -110,6 +112,30 @@ void Node::Impl::set_node_monitor(const std::shared_ptr<Process>& box, bool on) 
         return !s || s == box;
     });
     if (on) node_monitor_boxes.push_back(box);
+}
+
+void Node::Impl::monitor_node(const std::shared_ptr<Process>& self, Atom node, bool on) {
+    if (!on) { // removes one, as erlang:monitor_node(Node, false)
+        std::lock_guard lock(self->mutex);
+        auto it = std::find(self->node_monitors.begin(), self->node_monitors.end(), node);
+        if (it != self->node_monitors.end()) self->node_monitors.erase(it);
+        return;
+    }
+    if (node == name) return; // this node does not go down under its own processes
+    {
+        std::lock_guard lock(self->mutex);
+        self->node_monitors.push_back(node);
+    }
+    // As the BIF does, the node is connected if it is not: a failed attempt, or the end of the
+    // connection, is node_down(), which sends the message. A stopped node cannot try at all.
+    if (connection_for(node, true)) return;
+    {
+        std::lock_guard lock(self->mutex);
+        auto it = std::find(self->node_monitors.begin(), self->node_monitors.end(), node);
+        if (it == self->node_monitors.end()) return; // node_down() meanwhile sent it
+        self->node_monitors.erase(it);
+    }
+    self->deliver(tuple(atom("nodedown"), node));
 }
 
 // --- Signals from local processes ------------------------------------------------------------
@@ -247,6 +273,7 @@ void Node::Impl::node_down(Atom node) {
         std::vector<Pid> linked;
         std::vector<detail::MonitorOut> fired;
         std::vector<Ref> lost_spawns;
+        std::size_t node_monitors = 0;
         {
             std::lock_guard lock(p->mutex);
             for (auto& l : p->links)
@@ -257,11 +284,13 @@ void Node::Impl::node_down(Atom node) {
             for (auto& s : p->pending_spawns)
                 if (s.node == node) lost_spawns.push_back(s.req);
             std::erase_if(p->monitors_in, [&](const auto& m) { return m.watcher.node == node; });
+            node_monitors = static_cast<std::size_t>(std::erase(p->node_monitors, node));
         }
         // Links first, then monitors: BEAM's order (erl <-> erl gives every EXIT before any DOWN).
         for (auto& peer : linked) p->exit_signal(peer, noconnection, true);
         for (auto& req : lost_spawns) p->spawn_replied(req, 0, noconnection);
         for (auto& m : fired) p->down(m.ref, m.target, noconnection);
+        for (std::size_t i = 0; i < node_monitors; ++i) p->deliver(tuple(atom("nodedown"), node));
     }
 }
 
@@ -371,6 +400,8 @@ void Self::unlink(const Pid& other) const { p_->node.impl().unlink(shared(p_), o
 Ref Self::monitor(const Pid& target) const { return p_->node.impl().monitor(shared(p_), target, target.node); }
 Ref Self::monitor(Atom name, Atom node) const { return p_->node.impl().monitor(shared(p_), name, node); }
 bool Self::demonitor(const Ref& ref, bool flush) const { return p_->node.impl().demonitor(shared(p_), ref, flush); }
+void Self::monitor_node(Atom node, bool on) const { p_->node.impl().monitor_node(shared(p_), node, on); }
+void Self::monitor_nodes(bool on) const { p_->node.impl().set_node_monitor(shared(p_), on); }
 void Self::trap_exit(bool on) const {
     std::lock_guard lock(p_->mutex);
     p_->trapping = on;

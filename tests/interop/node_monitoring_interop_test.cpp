@@ -327,3 +327,39 @@ TEST_F(NodeMonitoring, APeerRestartedBehindASilentConnectionReplacesItAndItsLink
     box->send(atom("echo"), peer, tuple(box->pid(), atom("hi")));
     EXPECT_EQ(box->receive(10s), std::optional<Term>(tuple(atom("echo"), atom("hi"))));
 }
+
+// erlang:monitor_node/2 from C++: monitoring a node that is not connected connects it, every
+// monitor sends its own {nodedown, Node} when the connection ends and monitor_node(N, false)
+// takes one away (OTP's BIF, checked on erl <-> erl); a node that cannot be reached is down at
+// once, and this node's own name never is.
+TEST_F(NodeMonitoring, MonitorNodeConnectsAndEachMonitorGetsItsOwnNodedown) {
+    CppNode cpp(cpp_name("cpp_mon_node"), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    const Atom peer = erl().name();
+    NodeEvents events(*cpp);
+    auto box = cpp->make_mailbox();
+    ASSERT_TRUE(box.ok());
+    const Self self = box->self();
+
+    self.monitor_node(peer, true); // not connected: this connects
+    ASSERT_TRUE(cpp->connect(peer)) << cpp.log.text();
+    EXPECT_EQ(events.count(NodeEvent::Kind::nodeup, peer), 1u);
+    self.monitor_node(peer, true);
+    self.monitor_node(peer, true);
+    self.monitor_node(peer, false); // two left
+    self.monitor_node(cpp->name(), true); // never down
+    cpp->disconnect(peer);
+    const Term down = tuple(atom("nodedown"), peer);
+    EXPECT_EQ(box->receive(0ms), std::optional<Term>(down));
+    EXPECT_EQ(box->receive(0ms), std::optional<Term>(down));
+    EXPECT_EQ(box->queued(), 0u) << "the monitor taken away, or this node's own, sent a nodedown";
+
+    // The monitors went with the connection: a new one and its end send nothing more.
+    ASSERT_TRUE(cpp->connect(peer)) << cpp.log.text();
+    cpp->disconnect(peer);
+    EXPECT_EQ(box->queued(), 0u);
+
+    const Atom nowhere = atom(unique_name("nobody") + "@" + short_host());
+    self.monitor_node(nowhere, true);
+    EXPECT_EQ(box->receive(10s), std::optional<Term>(tuple(atom("nodedown"), nowhere)));
+}
