@@ -110,8 +110,9 @@ public:
     // A new mailbox: a pid of this node, optionally registered under `name`.
     Result<Mailbox> make_mailbox(std::string_view registered_name = {});
     // A new process running `body` on the node's threads (see edist/process.hpp). Fails with
-    // badarg when opts.register_name is taken. Link and monitor options need a spawning
-    // process: use Self::spawn for them.
+    // badarg when opts.register_name is taken, and with notalive once stop() has begun (as
+    // make_mailbox does). Link and monitor options need a spawning process: use Self::spawn
+    // for them.
     Result<Pid> spawn(ProcessBody body, SpawnOptions opts = {});
     std::size_t process_count() const;
 

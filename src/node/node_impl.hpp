@@ -94,7 +94,12 @@ struct Node::Impl {
     Ref make_ref();
     bool is_local(const Pid& p) const noexcept { return p.node == name && (p.creation == creation || p.creation == 0); }
     // A new process, in the table and (when `reg` is not '') registered; badarg if taken.
-    Result<std::shared_ptr<detail::Process>> new_process(Atom reg);
+    // Once in the table, other threads can signal it (Node::stop, a lost connection's links
+    // and monitors, a peer that names its pid): so a coroutine process is marked as one, and
+    // `init` sets up the rest (trap_exit, group leader, links and monitors of a spawn), before
+    // it goes in, and needs no lock for it. `init` runs under procs_mutex.
+    Result<std::shared_ptr<detail::Process>> new_process(Atom reg, bool coroutine = false,
+                                                         const std::function<void(detail::Process&)>& init = {});
     void remove_process(std::uint32_t id, Atom registered);
     std::shared_ptr<detail::Process> find_process(std::uint32_t id) const;
     std::shared_ptr<detail::Process> find_local(const Pid& p) const { return is_local(p) ? find_process(p.id) : nullptr; }

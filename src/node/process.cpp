@@ -303,8 +303,7 @@ ResumeWaitersNow::ResumeWaitersNow(bool on) noexcept : previous_(resume_waiters_
 ResumeWaitersNow::~ResumeWaitersNow() { resume_waiters_now = previous_; }
 
 void start_body(const std::shared_ptr<Process>& p, ProcessBody body, bool now) {
-    p->coroutine = true;
-    p->running_ref = p;
+    // new_process(reg, true, ...) marked it a coroutine and keeps it alive until run() ends.
     auto r = run(p, std::move(body));
     if (now) {
         ResumeWaitersNow nested(false); // what the body sends is delivered the usual way

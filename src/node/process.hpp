@@ -164,8 +164,9 @@ private:
     bool previous_;
 };
 
-// Starts a coroutine process's body on the node's threads: later, from the io_context's queue,
-// or, with `now`, on this thread before returning (the caller must be on a node thread).
+// Starts the body of a coroutine process (made by new_process(reg, true, ...)) on the node's
+// threads: later, from the io_context's queue, or, with `now`, on this thread before returning
+// (the caller must be on a node thread).
 void start_body(const std::shared_ptr<Process>& p, ProcessBody body, bool now = false);
 
 } // namespace detail

@@ -34,11 +34,15 @@ Ref Node::Impl::make_ref() {
     return Ref{name, creation, 3, {static_cast<std::uint32_t>(n & 0x3FFFF), static_cast<std::uint32_t>(n >> 18), salt, 0, 0}};
 }
 
-Result<std::shared_ptr<Process>> Node::Impl::new_process(Atom reg) {
+Result<std::shared_ptr<Process>> Node::Impl::new_process(Atom reg, bool coroutine,
+                                                          const std::function<void(Process&)>& init) {
     auto node = weak_self.lock();
     auto p = std::make_shared<Process>(*node);
     p->keep_node = node;
     std::lock_guard lock(procs_mutex);
+    // Node::stop sets `stopped`, then ends what it finds in the table (under procs_mutex): a
+    // process added after that would outlive its node.
+    if (stopped) return Error(atom("notalive"), "the node is stopped");
     if (reg != Atom()) {
         auto it = names.find(reg.index());
         if (it != names.end()) {
@@ -49,6 +53,11 @@ Result<std::shared_ptr<Process>> Node::Impl::new_process(Atom reg) {
     }
     p->pid = make_pid();
     p->group_leader = default_group_leader ? *default_group_leader : p->pid;
+    if (coroutine) {
+        p->coroutine = true;
+        p->running_ref = p; // a coroutine process lives until its body ends
+    }
+    if (init) init(*p);
     if (reg != Atom()) {
         names[reg.index()] = p->pid.id;
         p->registered = reg;
@@ -358,10 +367,11 @@ Result<Pid> Node::spawn(ProcessBody body, SpawnOptions opts) {
             return e;
         }
     }
-    auto p = impl_->new_process(reg);
+    auto p = impl_->new_process(reg, true, [&](Process& c) {
+        c.trapping = opts.trap_exit;
+        if (opts.group_leader) c.group_leader = *opts.group_leader;
+    });
     if (!p) return p.error();
-    (*p)->trapping = opts.trap_exit;
-    if (opts.group_leader) (*p)->group_leader = *opts.group_leader;
     Pid pid = (*p)->pid;
     detail::start_body(*p, std::move(body));
     return pid;
@@ -533,27 +543,27 @@ Spawned Self::spawn(ProcessBody body, SpawnOptions opts) const {
     Node::Impl& im = p_->node.impl();
     Atom reg;
     if (!opts.register_name.empty()) reg = Atom(opts.register_name);
-    auto child = im.new_process(reg);
-    if (!child) throw child.error();
-    auto c = *child;
-    c->trapping = opts.trap_exit;
-    c->group_leader = opts.group_leader ? *opts.group_leader : group_leader();
-    Spawned out{c->pid, std::nullopt};
-    if (opts.link) {
+    const Pid leader = opts.group_leader ? *opts.group_leader : group_leader();
+    std::optional<Ref> monitor;
+    if (opts.monitor) monitor = im.make_ref();
+    // The parent's half of the link and monitor is set up with the child's, before anything
+    // can signal the child (procs_mutex, then a process's mutex, as register_name takes them).
+    auto child = im.new_process(reg, true, [&](Process& c) {
+        c.trapping = opts.trap_exit;
+        c.group_leader = leader;
         std::lock_guard a(p_->mutex);
-        p_->links.push_back({c->pid, 0});
-        c->links.push_back({p_->pid, 0});
-    }
-    if (opts.monitor) {
-        Ref ref = im.make_ref();
-        {
-            std::lock_guard a(p_->mutex);
-            p_->monitors_out.push_back({ref, Term(c->pid), im.name});
+        if (opts.link) {
+            p_->links.push_back({c.pid, 0});
+            c.links.push_back({p_->pid, 0});
         }
-        c->monitors_in.push_back({p_->pid, ref, Term(c->pid)});
-        out.monitor = ref;
-    }
-    detail::start_body(c, std::move(body));
+        if (monitor) {
+            p_->monitors_out.push_back({*monitor, Term(c.pid), im.name});
+            c.monitors_in.push_back({p_->pid, *monitor, Term(c.pid)});
+        }
+    });
+    if (!child) throw child.error();
+    Spawned out{(*child)->pid, monitor};
+    detail::start_body(*child, std::move(body));
     return out;
 }
 

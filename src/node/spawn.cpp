@@ -125,23 +125,18 @@ void Node::Impl::spawn_request(const dist::SpawnRequestSignal& s, Atom peer) {
             return;
         }
     }
-    auto created = new_process(Atom());
+    auto created = new_process(Atom(), true, [&](Process& p) {
+        p.group_leader = s.group_leader;
+        if (want_link) p.links.push_back({s.from, 0});
+        // The requester's monitor ref is the request id.
+        if (want_monitor) p.monitors_in.push_back({s.from, s.req_id, Term(p.pid)});
+    });
     if (!created) {
         route(peer, dist::SpawnReplySignal{s.req_id, s.from, 0, atoms::system_limit});
         return;
     }
     auto p = *created;
-    p->group_leader = s.group_leader;
-    std::uint32_t flags = 0;
-    if (want_link) {
-        p->links.push_back({s.from, 0});
-        flags |= 1;
-    }
-    if (want_monitor) {
-        // The requester's monitor ref is the request id.
-        p->monitors_in.push_back({s.from, s.req_id, Term(p->pid)});
-        flags |= 2;
-    }
+    const std::uint32_t flags = (want_link ? 1u : 0u) | (want_monitor ? 2u : 0u);
     // The reply goes out before anything the new process can send.
     route(peer, dist::SpawnReplySignal{s.req_id, s.from, flags, Term(p->pid)});
     Atom m = s.module, f = s.function;
