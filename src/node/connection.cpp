@@ -25,12 +25,13 @@ std::pair<std::string, std::string> split_node(std::string_view n) {
 
 } // namespace
 
-Connection::Connection(Node::Impl& node, Atom peer, Strand strand)
+Connection::Connection(Node::Impl& node, Atom peer, Strand strand, bool outgoing)
     : node_(node),
       node_ref_(node.weak_self.lock()),
       strand_(std::move(strand)),
       handshake_timer_(strand_),
       tick_timer_(strand_),
+      outgoing_(outgoing),
       peer_(peer),
       ticker_(node.options.net_ticktime) {}
 
@@ -251,7 +252,6 @@ handshake::Config Connection::handshake_config() const {
 
 // The resolver says where the peer listens (epmd by default), then the transport dials.
 void Connection::start_outgoing() {
-    outgoing_ = true;
     asio::post(strand_, [self = shared_from_this()] {
         auto [alive, host] = split_node(self->peer_.name());
         if (host.empty()) {
@@ -284,7 +284,6 @@ void Connection::connected(const std::error_code& ec) {
 }
 
 void Connection::start_incoming(std::unique_ptr<Stream> stream) {
-    outgoing_ = false;
     stream_ = std::move(stream); // made on strand_ by the acceptor
     asio::post(strand_, [self = shared_from_this()] { self->begin_handshake(false); });
 }
@@ -601,18 +600,20 @@ void Connection::arm_tick() {
 
 void Connection::fail(Term reason, std::string why) {
     bool never_up;
+    Atom peer; // fail() also runs off the strand (send's dist_buf_max), where peer_ needs the lock
     {
         std::lock_guard lock(mutex_);
         if (state_ == State::closed) return;
         never_up = state_ != State::up;
+        peer = peer_;
     }
     // Every send to an unreachable node tries again (auto-connect): only the first failure a
     // minute is a warning, so a sender retrying all day does not flood the log.
     LogLevel level = LogLevel::warning;
-    if (outgoing_ && never_up && peer_ != Atom()) {
+    if (outgoing_ && never_up && peer != Atom()) {
         const auto now = std::chrono::steady_clock::now();
         std::lock_guard lock(node_.conns_mutex);
-        auto [it, first] = node_.connect_failures_logged.try_emplace(peer_.index(), now);
+        auto [it, first] = node_.connect_failures_logged.try_emplace(peer.index(), now);
         if (!first && now - it->second < std::chrono::minutes(1)) level = LogLevel::info;
         else it->second = now;
     }
@@ -698,7 +699,7 @@ std::shared_ptr<Connection> Node::Impl::connection_for(Atom node, bool create) {
         auto it = conns.find(node.index());
         if (it != conns.end() && !it->second->is_closed()) return it->second;
         if (!create || stopped) return nullptr;
-        c = std::make_shared<Connection>(*this, node, asio::make_strand(*io));
+        c = std::make_shared<Connection>(*this, node, asio::make_strand(*io), true);
         conns[node.index()] = c;
     }
     c->start_outgoing();
@@ -724,7 +725,7 @@ void Node::Impl::start_accepting() {
         auto node = keep.lock();
         if (!node || stopped) return;
         if (!ec) {
-            auto c = std::make_shared<Connection>(*this, Atom(), strand);
+            auto c = std::make_shared<Connection>(*this, Atom(), strand, false);
             c->start_incoming(std::move(s));
         } else if (ec == asio::error::operation_aborted) {
             return;

@@ -22,7 +22,9 @@ public:
     using Strand = asio::strand<asio::io_context::executor_type>;
 
     // Everything the connection does runs on `strand`, the executor of its stream too.
-    Connection(Node::Impl& node, Atom peer, Strand strand);
+    // `outgoing` is fixed here, before the connection is in the node's table: any thread that
+    // finds it there may read it (send, close) without a lock.
+    Connection(Node::Impl& node, Atom peer, Strand strand, bool outgoing);
     ~Connection();
 
     void start_outgoing();
@@ -89,7 +91,7 @@ private:
     std::unique_ptr<Stream> stream_; // set before the first operation; strand-only after
     asio::steady_timer handshake_timer_;
     asio::steady_timer tick_timer_;
-    bool outgoing_ = false;
+    const bool outgoing_;
     bool lost_simultaneous_ = false; // strand-only: answered nok, waiting for the peer's attempt
 
     mutable std::mutex mutex_;
