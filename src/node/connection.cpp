@@ -715,22 +715,27 @@ Result<bool> Node::Impl::start_listening() {
     auto a = transport->listen(*io, options.listen_address, want);
     if (!a) return a.error();
     acceptor = std::move(*a);
+    accept_strand.emplace(asio::make_strand(*io));
     port = acceptor->port();
     return true;
 }
 
 void Node::Impl::start_accepting() {
-    auto strand = asio::make_strand(*io);
-    acceptor->async_accept(strand, [this, keep = weak_self, strand](std::error_code ec, std::unique_ptr<Stream> s) {
+    asio::dispatch(*accept_strand, [this, keep = weak_self] {
         auto node = keep.lock();
-        if (!node || stopped) return;
-        if (!ec) {
-            auto c = std::make_shared<Connection>(*this, Atom(), strand, false);
-            c->start_incoming(std::move(s));
-        } else if (ec == asio::error::operation_aborted) {
-            return;
-        }
-        start_accepting();
+        if (!node || stopped) return; // stop's close comes (or came) after this on accept_strand
+        auto strand = asio::make_strand(*io);
+        acceptor->async_accept(strand, [this, keep, strand](std::error_code ec, std::unique_ptr<Stream> s) {
+            auto node = keep.lock();
+            if (!node || stopped) return;
+            if (!ec) {
+                auto c = std::make_shared<Connection>(*this, Atom(), strand, false);
+                c->start_incoming(std::move(s));
+            } else if (ec == asio::error::operation_aborted) {
+                return;
+            }
+            start_accepting();
+        });
     });
 }
 

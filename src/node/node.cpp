@@ -354,9 +354,7 @@ void Node::stop() {
             }
     }
     procs.clear();
-    asio::post(*im.io, [&im] {
-        if (im.acceptor) im.acceptor->close();
-    });
+    if (im.accept_strand) asio::post(*im.accept_strand, [&im] { im.acceptor->close(); });
     im.registration.handle.reset(); // unregisters (epmd: and stops an in-process epmd)
     if (im.own_io) {
         im.work.reset();

@@ -54,6 +54,9 @@ struct Node::Impl {
     std::shared_ptr<Transport> transport;
     std::shared_ptr<Resolver> resolver;
     std::unique_ptr<Acceptor> acceptor;
+    // An Acceptor, as an Asio object, takes one call at a time: each async_accept (started from
+    // the previous accept's handler, on that connection's strand) and stop's close run here.
+    std::optional<asio::strand<asio::io_context::executor_type>> accept_strand;
     std::uint16_t port = 0;
     NodeRegistration registration;
     std::atomic<bool> stopped{false};
