@@ -131,8 +131,6 @@ TEST(ThreadSafety, LinkedSpawnsWhileOtherThreadsDisconnectLeaveNoProcessBehind) 
     for (auto& t : droppers) t.join();
     ASSERT_TRUE(counts) << "the spawner did not see every child end";
     EXPECT_EQ((*counts)[1], (*counts)[0]) << "every child ended normally, and each monitor said so";
-    // The node still reaches b after the storm.
-    EXPECT_TRUE(nodes.a->ping(nodes.b->name(), 10s));
     // The children ended before their DOWNs; once the spawner has too, only this test's
     // mailbox is left of what it made.
     Ref m = report.self().monitor(*spawner);
