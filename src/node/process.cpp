@@ -161,10 +161,19 @@ void Process::exit_signal(const Pid& from, const Term& reason, bool via_link) {
     if (now) finish(exit_reason);
 }
 
+// A process that has exited can still be in the node's table for a moment: finish() marks it
+// exited, then takes it out, then signals its links and monitors. Whoever finds it there and
+// answers noproc takes it out first, so that, as on BEAM, a process that saw the 'DOWN' or
+// 'EXIT' finds the pid gone and the name free. (remove_process leaves a name that has been
+// registered again alone.)
+void Process::gone_from_table(Atom name) { node.impl().remove_process(pid.id, name); }
+
 void Process::add_link(const Pid& peer) {
     std::unique_lock lock(mutex);
     if (exited) {
+        const Atom name = registered;
         lock.unlock();
+        gone_from_table(name);
         node.impl().send_exit(pid, peer, atoms::noproc, true);
         return;
     }
@@ -196,7 +205,9 @@ void Process::monitored_by(const Pid& watcher, const Ref& ref, const Term& as) {
         monitors_in.push_back({watcher, ref, as});
         return;
     }
+    const Atom name = registered;
     lock.unlock();
+    gone_from_table(name);
     node.impl().send_down(watcher, ref, as, atoms::noproc);
 }
 

@@ -147,6 +147,8 @@ private:
     // caller must run finish() now (blocking mailboxes die at once; coroutines at their
     // next co_await).
     bool kill_locked(Term reason);
+    // Takes this exited process out of the node's table before a noproc answer (see add_link).
+    void gone_from_table(Atom name);
 };
 
 // While one is alive (on a single-threaded node's thread, around delivering what a connection
