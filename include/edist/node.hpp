@@ -188,7 +188,8 @@ public:
     // The oldest message, waiting at most `timeout` (std::nullopt: nothing arrived).
     std::optional<Term> receive(std::chrono::milliseconds timeout = infinity);
     // The oldest message for which `match` returns true; other messages stay queued, in order,
-    // as in an Erlang selective receive.
+    // as in an Erlang selective receive. `match` runs with the queue locked: it must only look
+    // at the message, not call into the node.
     std::optional<Term> receive(const std::function<bool(const Term&)>& match,
                                 std::chrono::milliseconds timeout = infinity);
     // Calls `handler` once, on the node's io_context, with the next message (selected by

@@ -48,6 +48,8 @@ private:
     Term reason_;
 };
 
+// A selective receive's pattern. It runs while the process's queue is locked, so it must only
+// look at the message: calling into the node from it (whereis, send, spawn) may deadlock.
 using Match = std::function<bool(const Term&)>;
 
 // What `co_await self.receive(...)` suspends on.

@@ -354,7 +354,11 @@ void Node::stop() {
             }
     }
     procs.clear();
-    if (im.accept_strand) asio::post(*im.accept_strand, [&im] { im.acceptor->close(); });
+    // On a user's io_context this may run after the Node is gone (its acceptor with it).
+    if (im.accept_strand)
+        asio::post(*im.accept_strand, [keep = im.weak_self] {
+            if (auto node = keep.lock()) node->impl().acceptor->close();
+        });
     im.registration.handle.reset(); // unregisters (epmd: and stops an in-process epmd)
     if (im.own_io) {
         im.work.reset();
