@@ -364,9 +364,23 @@ void Node::stop() {
         im.work.reset();
         // Give pending closes a moment to run on the node's threads, then stop them.
         asio::post(*im.io, [io = im.io] { io->stop(); });
+        bool joined_all = true;
         for (auto& t : im.threads)
-            if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
-            else if (t.joinable()) t.detach();
+            if (t.joinable() && t.get_id() != std::this_thread::get_id()) {
+                t.join();
+            } else if (t.joinable()) {
+                t.detach();
+                joined_all = false;
+            }
+        // Handlers still queued when the threads stopped (a closed connection's completions, a
+        // killed process's resumption) hold the node through their connection or process: run
+        // them here, so they let go. Left queued, they kept the node, its io_context and asio's
+        // resolver thread alive for ever (a thread and a node's memory leaked per stop).
+        if (joined_all) {
+            im.io->restart();
+            for (int round = 0; round < 64 && im.io->poll() > 0; ++round) {
+            }
+        }
     }
 }
 
