@@ -156,7 +156,9 @@ public:
     // on the peers) and the listener, and stops the node's own threads. As with init:stop(),
     // what was sent before reaches the peers: each connection's queue is written out first
     // (at most two seconds for a peer that does not read; not when called from the node's
-    // own threads).
+    // own threads). A node on its own threads stops them; work they left queued (an
+    // async_receive's handler told of its mailbox's end, say) then runs on the calling thread
+    // before stop() returns. On a user's io_context, that work stays for the user to run.
     void stop();
 
     struct Impl;
