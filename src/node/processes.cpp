@@ -123,11 +123,20 @@ void Node::Impl::set_node_monitor(const std::shared_ptr<Process>& box, bool on) 
     if (on) node_monitor_boxes.push_back(box);
 }
 
+namespace {
+// Removes one of `self`'s monitor_node entries for `node`; false if it had none.
+bool drop_node_monitor(Process& self, Atom node) {
+    std::lock_guard lock(self.mutex);
+    auto it = std::find(self.node_monitors.begin(), self.node_monitors.end(), node);
+    if (it == self.node_monitors.end()) return false;
+    self.node_monitors.erase(it);
+    return true;
+}
+} // namespace
+
 void Node::Impl::monitor_node(const std::shared_ptr<Process>& self, Atom node, bool on) {
     if (!on) { // removes one, as erlang:monitor_node(Node, false)
-        std::lock_guard lock(self->mutex);
-        auto it = std::find(self->node_monitors.begin(), self->node_monitors.end(), node);
-        if (it != self->node_monitors.end()) self->node_monitors.erase(it);
+        drop_node_monitor(*self, node);
         return;
     }
     if (node == name) return; // this node does not go down under its own processes
@@ -138,12 +147,7 @@ void Node::Impl::monitor_node(const std::shared_ptr<Process>& self, Atom node, b
     // As the BIF does, the node is connected if it is not: a failed attempt, or the end of the
     // connection, is node_down(), which sends the message. A stopped node cannot try at all.
     if (connection_for(node, true)) return;
-    {
-        std::lock_guard lock(self->mutex);
-        auto it = std::find(self->node_monitors.begin(), self->node_monitors.end(), node);
-        if (it == self->node_monitors.end()) return; // node_down() meanwhile sent it
-        self->node_monitors.erase(it);
-    }
+    if (!drop_node_monitor(*self, node)) return; // node_down() meanwhile sent it
     self->deliver(tuple(atom("nodedown"), node));
 }
 
