@@ -3,7 +3,7 @@
 #
 #   1. default preset: build, ctest (unit tests, then the interop tests with a real erl)
 #   2. asan preset (AddressSanitizer + UndefinedBehaviorSanitizer): build, the same ctest runs
-#   3. fuzz preset (clang + libFuzzer): build, run every fuzz target for EDIST_FUZZ_SECONDS
+#   3. fuzz preset (clang + libFuzzer): build, run every fuzz target (two at a time) for EDIST_FUZZ_SECONDS
 #      (default 60) from its seeds: tests/data/golden/ for the ETF decoder, tests/data/<layer>/
 #   4. the install test: `cmake --install` the default build, build a consumer against it
 #
@@ -95,24 +95,40 @@ fuzz_seed_dirs() {
     return 0
 }
 
+# One fuzz target for $fuzz_seconds from its corpus and seeds; its exit status is the fuzzer's.
+run_fuzzer() {
+    local target=$1 name corpus
+    name=$(basename "$target")
+    corpus=build/fuzz/corpus/$name
+    mkdir -p "$corpus" build/fuzz/artifacts
+    local -a seeds
+    mapfile -t seeds < <(fuzz_seed_dirs "$name")
+    "$target" -max_total_time="$fuzz_seconds" -timeout=30 -print_final_stats=1 \
+        -artifact_prefix="build/fuzz/artifacts/$name-" "$corpus" "${seeds[@]}" \
+        </dev/null >"$logs/fuzz-$name.log" 2>&1
+}
+
+# Every fuzz target, $jobs at a time (each fuzzer is one thread), results in name order.
 run_fuzzers() {
-    local dir=build/fuzz/fuzz target name corpus
-    local -a targets=()
+    local dir=build/fuzz/fuzz target name i
+    local -a targets=() pids=()
     for target in "$dir"/*_fuzz; do [ -x "$target" ] && targets+=("$target"); done
     if [ ${#targets[@]} -eq 0 ]; then
         note fuzz "no fuzz targets built"
         return
     fi
+    banner "fuzz: ${#targets[@]} targets for ${fuzz_seconds}s each, $jobs at a time"
+    for i in "${!targets[@]}"; do
+        if [ "$i" -ge "$jobs" ]; then wait "${pids[$((i - jobs))]}"; fi
+        name=$(basename "${targets[$i]}")
+        rm -f "$logs/fuzz-$name.status"
+        { run_fuzzer "${targets[$i]}"; echo $? >"$logs/fuzz-$name.status"; } &
+        pids[i]=$!
+    done
+    wait
     for target in "${targets[@]}"; do
         name=$(basename "$target")
-        corpus=build/fuzz/corpus/$name
-        mkdir -p "$corpus" build/fuzz/artifacts
-        local -a seeds
-        mapfile -t seeds < <(fuzz_seed_dirs "$name")
-        banner "fuzz: $name for ${fuzz_seconds}s (seeds: ${seeds[*]:-none})"
-        if "$target" -max_total_time="$fuzz_seconds" -timeout=30 -print_final_stats=1 \
-            -artifact_prefix="build/fuzz/artifacts/$name-" "$corpus" "${seeds[@]}" \
-            </dev/null >"$logs/fuzz-$name.log" 2>&1; then
+        if [ "$(cat "$logs/fuzz-$name.status" 2>/dev/null)" = 0 ]; then
             passed=$((passed + 1))
             note fuzz "$name: ok ($(grep -Eo 'stat::number_of_executed_units: *[0-9]+' \
                 "$logs/fuzz-$name.log" | grep -Eo '[0-9]+$' || echo '?') runs)"
