@@ -150,7 +150,12 @@ TEST_F(ProcessInterop, ExitReasonTermTravelsUnchangedAlongAnErlCppErlLinkChain) 
     const Ref p_mon = watch(p), c_mon = watch(c);
 
     // erl's shell monitors the far end and compares the reason it gets with its own literal.
-    const int shell = erl().eval_async("M = monitor(process, chain_end), {observer, '" + us_ +
+    // monitor/2 only sends C a signal; C may handle the chain's exit signal before it (signals
+    // from different senders have no order), and then the shell's DOWN says noproc. process_info
+    // is a signal from the same sender, so its answer listing the shell proves C has the monitor.
+    const int shell = erl().eval_async("M = monitor(process, chain_end), "
+                                       "{monitored_by, By} = process_info(whereis(chain_end), monitored_by), "
+                                       "true = lists:member(self(), By), {observer, '" + us_ +
                                        "'} ! erl_monitoring, receive {'DOWN', M, process, _, R} -> case R =:= " +
                                        chain_reason_erl + " of true -> true; false -> {got, R} end after 20000 -> timeout end");
     ASSERT_TRUE(obs().box().receive([](const Term& t) { return t.is_atom(atom("erl_monitoring")); }, 20s)) << context();
