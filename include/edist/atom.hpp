@@ -1,6 +1,7 @@
 // Atoms: interned UTF-8 names, compared and hashed by index.
 #pragma once
 
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -37,6 +38,11 @@ public:
     friend constexpr bool operator==(Atom a, Atom b) noexcept { return a.index_ == b.index_; }
     // Erlang term order between atoms: by their text, code point by code point.
     friend int compare(Atom a, Atom b) noexcept;
+    // The same order, so atoms can key a std::map or be sorted.
+    friend std::strong_ordering operator<=>(Atom a, Atom b) noexcept {
+        if (a == b) return std::strong_ordering::equal;
+        return compare(a, b) < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
+    }
 
 private:
     std::uint32_t index_ = 0;

@@ -2,6 +2,7 @@
 #include "etf/term_impl.hpp"
 #include "etf/text_common.hpp"
 
+#include <edist/convert.hpp>
 #include <edist/text.hpp>
 
 #include <algorithm>
@@ -643,11 +644,15 @@ bool Term::is_binary() const noexcept {
     return tag_ == Tag::Binary && static_cast<detail::BinaryNode*>(v_.p)->bits % 8 == 0;
 }
 
-void Term::fail_expected(std::string_view what) const {
-    std::string shown = to_string(*this);
+void Term::fail_expected(std::string_view what) const { detail::convert_failed(*this, what); }
+
+namespace detail {
+void convert_failed(const Term& t, std::string_view what) {
+    std::string shown = to_string(t);
     if (shown.size() > 200) shown = shown.substr(0, 200) + "...";
     throw Error(atoms::badarg, "expected " + std::string(what) + ", got " + shown);
 }
+} // namespace detail
 
 Atom Term::as_atom() const {
     if (!is_atom()) fail_expected("an atom");
