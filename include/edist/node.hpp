@@ -122,6 +122,13 @@ public:
     // ... or a function that returns its outcome, failures included, without throwing.
     void export_function(std::string_view module, std::string_view function, unsigned arity,
                          ExportedOutcomeFunction fn);
+    // ... or a typed function, its arity the number of its parameters (after an optional leading
+    // Self): arguments converted by from_term, the result by to_term (edist/exports.hpp).
+    template <class F>
+        requires detail::HasSignature<F>
+    void export_function(std::string_view module, std::string_view function, F fn) {
+        export_function(module, function, detail::TypedExport<F>::arity, typed_export(std::move(fn)));
+    }
     bool unexport_function(std::string_view module, std::string_view function, unsigned arity);
     std::optional<Pid> whereis(Atom name) const;
 
