@@ -34,7 +34,10 @@ Task<CallOutcome> call(Self self, Atom node, Atom module, Atom function, Term ar
 CallOutcome call(Node& local, Atom node, Atom module, Atom function, Term args, CallOptions opts = {});
 // erpc:cast: fire and forget.
 void cast(Node& local, Atom node, Atom module, Atom function, Term args);
-// erpc:multicall: one outcome per node, in order; the calls run concurrently.
+// erpc:multicall: one outcome per node, in order; the calls run concurrently, each in a process
+// of its own on the node's threads.
+Task<std::vector<CallOutcome>> multicall(Self self, std::vector<Atom> nodes, Atom module, Atom function, Term args,
+                                         CallOptions opts = {});
 std::vector<CallOutcome> multicall(Node& local, const std::vector<Atom>& nodes, Atom module, Atom function,
                                    Term args, CallOptions opts = {});
 } // namespace erpc
@@ -43,7 +46,8 @@ namespace rpc {
 Task<Term> call(Self self, Atom node, Atom module, Atom function, Term args, CallOptions opts = {});
 Term call(Node& local, Atom node, Atom module, Atom function, Term args, CallOptions opts = {});
 void cast(Node& local, Atom node, Atom module, Atom function, Term args);
-// rpc:multicall: {Results, BadNodes}.
+// rpc:multicall: {Results, BadNodes}, Results in the order of `nodes` without the bad ones.
+Task<Term> multicall(Self self, std::vector<Atom> nodes, Atom module, Atom function, Term args, CallOptions opts = {});
 Term multicall(Node& local, const std::vector<Atom>& nodes, Atom module, Atom function, Term args,
                CallOptions opts = {});
 // The {badrpc, Reason} or value rpc:call gives for an erpc outcome.

@@ -5,7 +5,8 @@
 #include <edist/rpc.hpp>
 #include <edist/text.hpp>
 
-#include <future>
+#include <functional>
+#include <unordered_map>
 
 namespace edist {
 
@@ -60,6 +61,9 @@ CallOutcome spawn_failure(const Term& why) {
     if (why.is_atom(a_notsup)) return transport_error(a_notsup);
     return transport_error(atoms::badarg);
 }
+
+using PerNode = std::function<Task<CallOutcome>(Self, Atom)>;
+Task<std::vector<CallOutcome>> call_each(Self self, std::vector<Atom> nodes, PerNode one);
 
 } // namespace
 
@@ -116,15 +120,68 @@ void cast(Node& local, Atom node, Atom module, Atom function, Term args) {
 
 std::vector<CallOutcome> multicall(Node& local, const std::vector<Atom>& nodes, Atom module, Atom function, Term args,
                                    CallOptions opts) {
-    std::vector<std::future<CallOutcome>> pending;
-    for (Atom n : nodes)
-        pending.push_back(std::async(std::launch::async, [&, n] { return call(local, n, module, function, args, opts); }));
-    std::vector<CallOutcome> out;
-    for (auto& f : pending) out.push_back(f.get());
-    return out;
+    return services::run_blocking<std::vector<CallOutcome>>(
+        local, [=](Self self) { return multicall(self, nodes, module, function, args, opts); });
+}
+
+Task<std::vector<CallOutcome>> multicall(Self self, std::vector<Atom> nodes, Atom module, Atom function, Term args,
+                                         CallOptions opts) {
+    // Not a temporary in the co_await expression: GCC 12 destroys those twice.
+    PerNode one = [=](Self c, Atom node) { return call(c, node, module, function, args, opts); };
+    Task<std::vector<CallOutcome>> all = call_each(self, std::move(nodes), std::move(one));
+    co_return co_await all;
 }
 
 } // namespace erpc
+
+namespace {
+
+// One process per node, each making its call, so the calls run at once on the node's threads
+// (no thread of their own); each reports to the caller, which monitors them all.
+Task<std::vector<CallOutcome>> call_each(Self self, std::vector<Atom> nodes, PerNode one) {
+    const Term tag(self.make_ref());
+    const Pid caller = self.pid();
+    std::vector<std::optional<CallOutcome>> got(nodes.size());
+    std::unordered_map<Term, std::size_t> children; // monitor ref -> index
+    SpawnOptions so;
+    so.monitor = true;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        Spawned child = self.spawn(
+            [one, tag, caller, i, node = nodes[i]](Self c) -> Task<> {
+                CallOutcome o = co_await one(c, node);
+                c.send(caller, tuple(tag, i, Term(o.ok), static_cast<int>(o.cls), std::move(o.value),
+                                     std::move(o.stacktrace)));
+            },
+            so);
+        children.emplace(Term(*child.monitor), i);
+    }
+    for (std::size_t left = nodes.size(); left > 0; --left) {
+        auto m = co_await self.receive([&](const Term& t) {
+            return (t.is_tuple(6) && t[0] == tag) || (t.is_tuple(5) && t[0].is_atom(am::DOWN) && children.contains(t[1]));
+        });
+        if (!m) break; // the caller is ending
+        if (m->tuple_size() == 6) {
+            const std::size_t i = (*m)[1].as<std::size_t>();
+            got[i] = CallOutcome{(*m)[2].as_bool(), static_cast<ErlangClass>((*m)[3].as<int>()), (*m)[4], (*m)[5]};
+            for (auto it = children.begin(); it != children.end(); ++it)
+                if (it->second == i) {
+                    self.demonitor(it->first.as_ref(), true); // its DOWN is of no interest now
+                    children.erase(it);
+                    break;
+                }
+        } else { // a child that died before reporting (killed): what erpc says of such a call
+            auto it = children.find((*m)[1]);
+            got[it->second] = CallOutcome{false, ErlangClass::exit, tuple(atom("signal"), (*m)[4]), Term()};
+            children.erase(it);
+        }
+    }
+    std::vector<CallOutcome> out;
+    out.reserve(got.size());
+    for (auto& g : got) out.push_back(g ? std::move(*g) : transport_error(atoms::timeout));
+    co_return out;
+}
+
+} // namespace
 
 namespace rpc {
 
@@ -164,8 +221,18 @@ Term call(Node& local, Atom node, Atom module, Atom function, Term args, CallOpt
 
 void cast(Node& local, Atom node, Atom module, Atom function, Term args) { erpc::cast(local, node, module, function, args); }
 
-Term multicall(Node& local, const std::vector<Atom>& nodes, Atom module, Atom function, Term args, CallOptions opts) {
-    auto outs = erpc::multicall(local, nodes, module, function, args, opts);
+Task<Term> multicall(Self self, std::vector<Atom> nodes, Atom module, Atom function, Term args, CallOptions opts) {
+    // As rpc:call per node: erpc, and rex for a peer without it.
+    PerNode one = [=](Self c, Atom node) -> Task<CallOutcome> {
+        CallOutcome out = co_await erpc::call(c, node, module, function, args, opts);
+        if (out.ok || out.value != tuple(a_erpc, a_notsup)) co_return out;
+        Term t = co_await rex_call(c, node, module, function, args, opts);
+        if (t == tuple(atoms::badrpc, atom("nodedown"))) co_return transport_error(atoms::noconnection);
+        if (t == tuple(atoms::badrpc, atoms::timeout)) co_return transport_error(atoms::timeout);
+        co_return CallOutcome::returned(t);
+    };
+    Task<std::vector<CallOutcome>> all = call_each(self, nodes, std::move(one));
+    std::vector<CallOutcome> outs = co_await all;
     std::vector<Term> results, bad;
     // As OTP's rpc:multicall: a node that could not be reached or did not answer in time is a
     // bad node, not a result.
@@ -177,7 +244,12 @@ Term multicall(Node& local, const std::vector<Atom>& nodes, Atom module, Atom fu
         else
             results.push_back(rpcify(o));
     }
-    return tuple(list_from(std::move(results)), list_from(std::move(bad)));
+    co_return tuple(list_from(std::move(results)), list_from(std::move(bad)));
+}
+
+Term multicall(Node& local, const std::vector<Atom>& nodes, Atom module, Atom function, Term args, CallOptions opts) {
+    return services::run_blocking<Term>(local,
+                                        [=](Self self) { return multicall(self, nodes, module, function, args, opts); });
 }
 
 } // namespace rpc

@@ -22,8 +22,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <future>
+#include <map>
+#include <optional>
 
 using namespace edist;
 using namespace edist::test;
@@ -235,6 +238,57 @@ TEST_F(RpcInterop, BadArgumentsFailInApplyWithBadargAsOnABeamNode) {
     EXPECT_EQ(cpp_shape(*client, "rex_gen_call", "{\"rpc_peer\", echo, [1], 10000}"),
               "{return,{badrpc,{'EXIT',{badarg,stack}}}}");
     EXPECT_EQ(cpp_shape(*client, "rex_plain", "{rpc_peer, 7, [1], 10000}"), "{badrpc,{'EXIT',{badarg,stack}}}");
+}
+
+// Typed exports (edist/convert.hpp): arguments as erl passes them, results as erl prints them,
+// the arity from the C++ parameters, a term that does not convert is error:badarg with the
+// call as its stack, and a typed coroutine.
+TEST_F(RpcInterop, TypedExportsTakeAndGiveTermsAsErlWritesThem) {
+    node().export_function("typed", "join", [](const std::vector<std::string>& parts, std::string_view sep) {
+        std::string out;
+        for (const auto& p : parts) out += (out.empty() ? "" : std::string(sep)) + p;
+        return out;
+    });
+    node().export_function("typed", "scale", [](std::map<Atom, double> m, double k) {
+        for (auto& [key, v] : m) v *= k;
+        return m;
+    });
+    node().export_function("typed", "lookup", [](std::optional<std::int32_t> x) -> std::optional<std::pair<Atom, std::int32_t>> {
+        if (!x) return std::nullopt;
+        return std::pair(atom("found"), *x);
+    });
+    node().export_function("typed", "reverse", [](std::vector<std::uint8_t> b) {
+        std::reverse(b.begin(), b.end());
+        return b;
+    });
+    node().export_function("typed", "later", [](Self self, std::int64_t ms, Term tag) -> Task<std::tuple<Atom, Term>> {
+        co_await self.sleep(std::chrono::milliseconds(ms));
+        co_return std::tuple(atom("woke"), tag);
+    });
+    auto client = start_erl("client");
+    const std::string call = "erpc:call(" + cpp_atom_ + ", typed, ";
+    // A string may come as a list or a binary; text goes back as a binary.
+    EXPECT_EQ(client->eval(call + "join, [[\"ab\", <<\"c\">>, \"h\\x{e9}\"], <<\", \">>])"),
+              "<<97,98,44,32,99,44,32,104,195,169>>");
+    EXPECT_EQ(client->eval(call + "scale, [#{a => 1.5, b => 2}, 2])"), "#{a => 3.0,b => 4.0}");
+    EXPECT_EQ(client->eval(call + "lookup, [undefined])"), "undefined");
+    EXPECT_EQ(client->eval(call + "lookup, [-5])"), "{found,-5}");
+    EXPECT_EQ(client->eval(call + "reverse, [<<1, 2, 3>>])"), "<<3,2,1>>");
+    EXPECT_EQ(client->eval(call + "later, [10, make_ref()]) =/= x"), "true");
+    EXPECT_EQ(client->eval("T = make_ref(), {woke, T} =:= " + call + "later, [10, T])"), "true");
+    // Terms that do not convert: badarg, the stack the call itself, as for an untyped export.
+    EXPECT_EQ(client->eval("try " + call + "lookup, [1 bsl 40]) catch error:{exception, R, S} -> {R, S} end"),
+              "{badarg,[{typed,lookup,[1099511627776],[]}]}");
+    EXPECT_EQ(client->eval("try " + call + "join, [[a], <<>>]) catch error:{exception, R, _} -> R end"), "badarg");
+    EXPECT_EQ(client->eval("try " + call + "scale, [#{\"a\" => 1}, 1]) catch error:{exception, R, _} -> R end"),
+              "badarg");
+    // The arity is the C++ parameter count (Self not counted).
+    EXPECT_EQ(client->eval("try " + call + "later, [1]) catch error:{exception, R, _} -> R end"), "undef");
+    EXPECT_EQ(client->eval("rpc:call(" + cpp_atom_ + ", typed, reverse, [<<>>])"), "<<>>");
+    // void and Task<> answer ok (rpc_peer's typed sleep/1 and notify/2).
+    EXPECT_EQ(client->eval("erpc:call(" + cpp_atom_ + ", rpc_peer, sleep, [1])"), "ok");
+    EXPECT_EQ(client->eval("{erpc:call(" + cpp_atom_ + ", rpc_peer, notify, [self(), hi]), receive hi -> got end}"),
+              "{ok,got}");
 }
 
 TEST_F(RpcInterop, ErlCastsMulticallsAndRequestIdsReachCppFunctions) {
@@ -459,6 +513,34 @@ TEST_F(RpcInterop, CppCastsAndMulticallsOverTwoErlNodesOneOfThemDown) {
     const auto failing = erpc::multicall(node(), nodes, a("rpc_peer"), a("fail"), list(a("throw"), a("x")));
     EXPECT_EQ(to_string(erpc_outcome(failing[0])), "{throw,x}");
     EXPECT_EQ(to_string(erpc_outcome(failing[1])), "{error,{erpc,noconnection}}");
+}
+
+// The coroutine forms, from a process: the calls run in processes of the node (this node among
+// the targets too), and end as the blocking forms and erl's rpc:multicall do.
+TEST_F(RpcInterop, CppCoroutineMulticallsFromAProcessEndAsErlsDo) {
+    auto beam = start_erl("beam");
+    const std::string dead = unique_name("never_started") + "@" + short_host();
+    const std::vector<Atom> nodes = {beam->name(), a(dead), node().name()};
+    std::promise<std::pair<std::vector<CallOutcome>, Term>> done;
+    ASSERT_TRUE(node().spawn([&](Self self) -> Task<> {
+        Task<std::vector<CallOutcome>> e = erpc::multicall(self, nodes, a("rpc_peer"), a("add"), list(1, 2), within(10s));
+        std::vector<CallOutcome> outs = co_await e;
+        Task<Term> r = rpc::multicall(self, nodes, a("rpc_peer"), a("fail"), list(a("throw"), a("x")), within(10s));
+        Term rpc_result = co_await r;
+        done.set_value({std::move(outs), std::move(rpc_result)});
+    }));
+    auto got = done.get_future();
+    ASSERT_EQ(got.wait_for(30s), std::future_status::ready);
+    auto [outs, rpc_result] = got.get();
+    ASSERT_EQ(outs.size(), 3u);
+    EXPECT_EQ(to_string(erpc_outcome(outs[0])), "{return,3}");
+    EXPECT_EQ(to_string(erpc_outcome(outs[1])), "{error,{erpc,noconnection}}");
+    EXPECT_EQ(to_string(erpc_outcome(outs[2])), "{return,3}");
+    EXPECT_EQ(rpc_result, tuple(list(a("x"), a("x")), list(a(dead))));
+    EXPECT_EQ(to_string(rpc_result),
+              beam->eval("rpc:multicall(['" + beam->node() + "', '" + dead + "', '" + beam->node() +
+                         "'], rpc_peer, fail, [throw, x], 10000)"))
+        << "erl's rpc:multicall of the same calls (its own node standing in for ours)";
 }
 
 TEST_F(RpcInterop, CppRpcMulticallCountsATimedOutNodeAsBadAsRpcMulticallDoes) {
