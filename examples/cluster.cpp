@@ -11,10 +11,9 @@ int main() {
     // Registers cpp@<host> in epmd (starting one in-process if none runs); hidden node.
     std::shared_ptr<Node> node = Node::start({.name = "cpp", .cookie = "secret"}).value();
 
-    // A function erl can call: erpc:call('cpp@host', math, add, [1, 2]) -> 3.
-    node->export_function("math", "add", 2, [](Self, Args args) -> Task<Term> {
-        co_return Term(args[0].as_bigint() + args[1].as_bigint());
-    });
+    // A function erl can call: erpc:call('cpp@host', math, add, [1, 2]) -> 3. The arity and
+    // the conversions come from the signature; a non-integer argument is error:badarg.
+    node->export_function("math", "add", [](BigInt a, BigInt b) { return a + b; });
 
     // A lightweight process: echoes {From, Msg} back to From.
     node->spawn([](Self self) -> Task<> {
