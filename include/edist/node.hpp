@@ -131,6 +131,7 @@ public:
     }
     bool unexport_function(std::string_view module, std::string_view function, unsigned arity);
     std::optional<Pid> whereis(Atom name) const;
+    std::vector<Atom> registered() const; // the registered names, as erlang:registered/0
 
     // Messages. A message to an unreachable node is dropped, as in Erlang. `from` is the
     // sending pid when the peer should see one. Sending from a plain thread blocks while the

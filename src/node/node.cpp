@@ -227,6 +227,14 @@ std::optional<Pid> Node::whereis(Atom n) const {
     return std::nullopt;
 }
 
+std::vector<Atom> Node::registered() const {
+    std::vector<Atom> out;
+    std::lock_guard lock(impl_->procs_mutex);
+    out.reserve(impl_->names.size());
+    for (const auto& [name, id] : impl_->names) out.push_back(Atom::from_index(name));
+    return out;
+}
+
 void Node::send(const Pid& to, Term message, std::optional<Pid> from) {
     impl_->send(to, std::move(message), from, nullptr);
 }

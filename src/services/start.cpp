@@ -8,6 +8,7 @@ Result<std::shared_ptr<Node>> start_with_services(Result<std::shared_ptr<Node>> 
     if (!started) return started;
     auto node = *started;
     services::export_erpc(*node);
+    services::export_builtin_functions(*node);
     for (auto start : {services::start_io_server, services::start_net_kernel, services::start_rex}) {
         auto r = start(*node);
         if (!r) {

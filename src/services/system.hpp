@@ -14,5 +14,8 @@ Result<bool> start_net_kernel(Node& node);
 Result<bool> start_rex(Node& node);
 Result<bool> start_io_server(Node& node);
 void export_erpc(Node& node);
+// erlang:node/0, nodes/0,1, whereis/1, registered/0, is_process_alive/1, apply/3 and
+// net_kernel:get_net_ticktime/0 for other nodes to call.
+void export_builtin_functions(Node& node);
 
 } // namespace edist::services

@@ -291,6 +291,38 @@ TEST_F(RpcInterop, TypedExportsTakeAndGiveTermsAsErlWritesThem) {
               "{ok,got}");
 }
 
+// What Erlang code asks any node about itself works on a C++ node: a hidden node, so its one
+// connection (to the client) is hidden and nodes() is [], as on an erl started -hidden.
+TEST_F(RpcInterop, ErlangInfoFunctionsAnswerOnACppNodeAsOnAHiddenNode) {
+    auto client = start_erl("client");
+    const std::string c = cpp_atom_;
+    EXPECT_EQ(client->eval("C = " + c + ", [erpc:call(C, erlang, node, []) =:= C, erpc:call(C, erlang, nodes, []), "
+                           "erpc:call(C, erlang, nodes, [hidden]) =:= [node()], "
+                           "erpc:call(C, erlang, nodes, [[this, connected]]) =:= [node(), C], "
+                           "erpc:call(C, erlang, nodes, [[this]]) =:= [C], "
+                           "erpc:call(C, erlang, nodes, [known]) =:= [node(), C], erpc:call(C, erlang, nodes, [visible])]"),
+              "[true,[],true,true,true,true,[]]")
+        << "the values a hidden erl node gives (its own name after its peers')";
+    EXPECT_EQ(client->eval("C = " + c + ", Rex = rpc:call(C, erlang, whereis, [rex]), "
+                           "[is_pid(Rex), node(Rex) =:= C, rpc:call(C, erlang, whereis, [nobody]), "
+                           "lists:member(rex, rpc:call(C, erlang, registered, [])), "
+                           "lists:member(nobody, rpc:call(C, erlang, registered, [])), "
+                           "rpc:call(C, erlang, is_process_alive, [Rex])]"),
+              "[true,true,undefined,true,false,true]");
+    EXPECT_EQ(client->eval("C = " + c + ", [erpc:call(C, erlang, apply, [rpc_peer, add, [1, 2]]), "
+                           "erpc:call(C, net_kernel, get_net_ticktime, [])]"),
+              "[3,60]");
+    // Bad arguments are badarg, as on BEAM: an unknown node type, a pid of another node.
+    EXPECT_EQ(client->eval("try erpc:call(" + c + ", erlang, nodes, [bogus]) catch error:{exception, R, _} -> R end"),
+              "badarg");
+    EXPECT_EQ(client->eval("try erpc:call(" + c + ", erlang, is_process_alive, [self()]) "
+                           "catch error:{exception, R, _} -> R end"),
+              "badarg");
+    EXPECT_EQ(client->eval("try erpc:call(" + c + ", erlang, apply, [rpc_peer, nope, []]) "
+                           "catch error:{exception, R, _} -> R end"),
+              "undef");
+}
+
 TEST_F(RpcInterop, ErlCastsMulticallsAndRequestIdsReachCppFunctions) {
     auto client = start_erl("client");
     auto beam = start_erl("beam");
