@@ -206,6 +206,14 @@ template <class F>
     requires detail::HasSignature<F>
 auto typed_export(F fn) {
     using X = detail::TypedExport<F>;
+    static_assert(!std::is_same_v<typename X::Values, std::tuple<Args>>,
+                  "a function taking (Self, Args) is untyped: give its arity, export_function(m, f, arity, fn)");
+    static_assert([]<class... V>(std::type_identity<std::tuple<V...>>) { return (FromTerm<V> && ...); }(
+                      std::type_identity<typename X::Values>{}),
+                  "each parameter of a typed export (after an optional leading Self) needs "
+                  "TermConvert<T>::from (edist/convert.hpp)");
+    static_assert(std::is_void_v<typename X::Value> || X::outcome || ToTerm<typename X::Value>,
+                  "the result of a typed export needs TermConvert<T>::to (edist/convert.hpp)");
     using Out = std::conditional_t<X::outcome, CallOutcome, Term>;
     using Fn = std::conditional_t<X::outcome, ExportedOutcomeFunction, ExportedFunction>;
     return Fn([fn = std::move(fn)](Self self, Args args) mutable -> Task<Out> {
