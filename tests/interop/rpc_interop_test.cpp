@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <future>
 #include <map>
@@ -424,6 +425,12 @@ TEST_F(RpcInterop, ErlCallingAnEdistServeThatDiesMidCallGetsNoconnectionFromErpc
 
 TEST_F(RpcInterop, ElixirErpcAndRpcCallsReachCppFunctions) {
     if (!on_path("elixir")) GTEST_SKIP() << "elixir is not installed";
+    // Elixir strings are binaries: a typed export takes and gives them as std::string.
+    node().export_function("typed", "shout", [](std::string s, std::vector<std::string> tail) {
+        for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (const auto& t : tail) s += " " + t;
+        return s;
+    });
     const std::string script =
         "n = :\"" + std::string(node().name().name()) + "\"\n"
         "catching = fn f -> try do f.() catch kind, reason -> {kind, reason} end end\n"
@@ -436,7 +443,8 @@ TEST_F(RpcInterop, ElixirErpcAndRpcCallsReachCppFunctions) {
         "IO.puts(\"RPC_THROW #{inspect(:rpc.call(n, :rpc_peer, :fail, [:throw, :ball]))}\")\n"
         "IO.puts(\"RPC_EXIT #{inspect(:rpc.call(n, :rpc_peer, :fail, [:exit, :bye]))}\")\n"
         "IO.puts(\"RPC_UNDEF #{inspect(:rpc.call(n, :rpc_peer, :nope, []))}\")\n"
-        "IO.puts(\"RPC_TIMEOUT #{inspect(:rpc.call(n, :rpc_peer, :sleep, [3000], 300))}\")\n";
+        "IO.puts(\"RPC_TIMEOUT #{inspect(:rpc.call(n, :rpc_peer, :sleep, [3000], 300))}\")\n"
+        "IO.puts(\"TYPED #{inspect(:erpc.call(n, :typed, :shout, [\"hi\", [\"there\", ~c\"you\"]]))}\")\n";
     Process elixir({"elixir", "--sname", unique_name("ex_rpc") + "@" + short_host(), "--cookie", cookie, "--erl",
                     "-start_epmd false", "-e", script},
                    {"ERL_EPMD_PORT=" + std::to_string(epmd_->port())});
@@ -454,6 +462,7 @@ TEST_F(RpcInterop, ElixirErpcAndRpcCallsReachCppFunctions) {
     EXPECT_EQ(line("RPC_EXIT"), "{:badrpc, {:EXIT, :bye}}");
     EXPECT_EQ(line("RPC_UNDEF"), "{:badrpc, {:EXIT, {:undef, [{:rpc_peer, :nope, [], []}]}}}");
     EXPECT_EQ(line("RPC_TIMEOUT"), "{:badrpc, :timeout}");
+    EXPECT_EQ(line("TYPED"), "\"HI there you\"") << "a charlist is a string too";
 }
 
 // --- C++ calls BEAM ---------------------------------------------------------------------------
