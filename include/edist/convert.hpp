@@ -199,89 +199,59 @@ struct TermConvert<Export> {
 };
 
 namespace detail {
+// A sequence container as a proper list.
 template <class Seq>
-Seq list_from_term(const Term& t) {
-    if (!t.is_proper_list()) convert_failed(t, "a proper list");
-    Seq out;
-    for (const Term& e : t.as_list()) out.push_back(from_term<typename Seq::value_type>(e));
-    return out;
-}
-template <class Seq>
-Term list_to_term(const Seq& s) {
-    std::vector<Term> v;
-    v.reserve(s.size());
-    for (const auto& e : s) v.push_back(to_term(e));
-    return list_from(std::move(v));
-}
+struct ListConvert {
+    using T = typename Seq::value_type;
+    static Seq from(const Term& t)
+        requires FromTerm<T>
+    {
+        if (!t.is_proper_list()) convert_failed(t, "a proper list");
+        Seq out;
+        for (const Term& e : t.as_list()) out.push_back(from_term<T>(e));
+        return out;
+    }
+    static Term to(const Seq& s)
+        requires ToTerm<T>
+    {
+        std::vector<Term> v;
+        v.reserve(s.size());
+        for (const auto& e : s) v.push_back(to_term(e));
+        return list_from(std::move(v));
+    }
+};
+// An associative container as a map.
 template <class M>
-M map_from_term(const Term& t) {
-    if (!t.is_map()) convert_failed(t, "a map");
-    M out;
-    for (auto [k, v] : t.as_map()) out.emplace(from_term<typename M::key_type>(k), from_term<typename M::mapped_type>(v));
-    return out;
-}
-template <class M>
-Term map_to_term(const M& m) {
-    std::vector<std::pair<Term, Term>> v;
-    v.reserve(m.size());
-    for (const auto& [k, x] : m) v.emplace_back(to_term(k), to_term(x));
-    return map_from(std::move(v));
-}
+struct MapConvert {
+    using K = typename M::key_type;
+    using V = typename M::mapped_type;
+    static M from(const Term& t)
+        requires FromTerm<K> && FromTerm<V>
+    {
+        if (!t.is_map()) convert_failed(t, "a map");
+        M out;
+        for (auto [k, v] : t.as_map()) out.emplace(from_term<K>(k), from_term<V>(v));
+        return out;
+    }
+    static Term to(const M& m)
+        requires ToTerm<K> && ToTerm<V>
+    {
+        std::vector<std::pair<Term, Term>> v;
+        v.reserve(m.size());
+        for (const auto& [k, x] : m) v.emplace_back(to_term(k), to_term(x));
+        return map_from(std::move(v));
+    }
+};
 } // namespace detail
 
 template <class T, class A>
-struct TermConvert<std::vector<T, A>> {
-    static std::vector<T, A> from(const Term& t)
-        requires FromTerm<T>
-    {
-        return detail::list_from_term<std::vector<T, A>>(t);
-    }
-    static Term to(const std::vector<T, A>& v)
-        requires ToTerm<T>
-    {
-        return detail::list_to_term(v);
-    }
-};
+struct TermConvert<std::vector<T, A>> : detail::ListConvert<std::vector<T, A>> {};
 template <class T, class A>
-struct TermConvert<std::list<T, A>> {
-    static std::list<T, A> from(const Term& t)
-        requires FromTerm<T>
-    {
-        return detail::list_from_term<std::list<T, A>>(t);
-    }
-    static Term to(const std::list<T, A>& v)
-        requires ToTerm<T>
-    {
-        return detail::list_to_term(v);
-    }
-};
-
+struct TermConvert<std::list<T, A>> : detail::ListConvert<std::list<T, A>> {};
 template <class K, class V, class C, class A>
-struct TermConvert<std::map<K, V, C, A>> {
-    static std::map<K, V, C, A> from(const Term& t)
-        requires FromTerm<K> && FromTerm<V>
-    {
-        return detail::map_from_term<std::map<K, V, C, A>>(t);
-    }
-    static Term to(const std::map<K, V, C, A>& m)
-        requires ToTerm<K> && ToTerm<V>
-    {
-        return detail::map_to_term(m);
-    }
-};
+struct TermConvert<std::map<K, V, C, A>> : detail::MapConvert<std::map<K, V, C, A>> {};
 template <class K, class V, class H, class E, class A>
-struct TermConvert<std::unordered_map<K, V, H, E, A>> {
-    static std::unordered_map<K, V, H, E, A> from(const Term& t)
-        requires FromTerm<K> && FromTerm<V>
-    {
-        return detail::map_from_term<std::unordered_map<K, V, H, E, A>>(t);
-    }
-    static Term to(const std::unordered_map<K, V, H, E, A>& m)
-        requires ToTerm<K> && ToTerm<V>
-    {
-        return detail::map_to_term(m);
-    }
-};
+struct TermConvert<std::unordered_map<K, V, H, E, A>> : detail::MapConvert<std::unordered_map<K, V, H, E, A>> {};
 
 // `undefined` is std::nullopt, as Erlang APIs say "no value".
 template <class T>

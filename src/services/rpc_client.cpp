@@ -142,7 +142,8 @@ Task<std::vector<CallOutcome>> call_each(Self self, std::vector<Atom> nodes, Per
     const Term tag(self.make_ref());
     const Pid caller = self.pid();
     std::vector<std::optional<CallOutcome>> got(nodes.size());
-    std::unordered_map<Term, std::size_t> children; // monitor ref -> index
+    std::vector<Ref> monitors;                       // by index
+    std::unordered_map<Term, std::size_t> children; // monitor ref -> index, while unanswered
     SpawnOptions so;
     so.monitor = true;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -153,6 +154,7 @@ Task<std::vector<CallOutcome>> call_each(Self self, std::vector<Atom> nodes, Per
                                      std::move(o.stacktrace)));
             },
             so);
+        monitors.push_back(*child.monitor);
         children.emplace(Term(*child.monitor), i);
     }
     for (std::size_t left = nodes.size(); left > 0; --left) {
@@ -163,12 +165,8 @@ Task<std::vector<CallOutcome>> call_each(Self self, std::vector<Atom> nodes, Per
         if (m->tuple_size() == 6) {
             const std::size_t i = (*m)[1].as<std::size_t>();
             got[i] = CallOutcome{(*m)[2].as_bool(), static_cast<ErlangClass>((*m)[3].as<int>()), (*m)[4], (*m)[5]};
-            for (auto it = children.begin(); it != children.end(); ++it)
-                if (it->second == i) {
-                    self.demonitor(it->first.as_ref(), true); // its DOWN is of no interest now
-                    children.erase(it);
-                    break;
-                }
+            self.demonitor(monitors[i], true); // its DOWN is of no interest now
+            children.erase(Term(monitors[i]));
         } else { // a child that died before reporting (killed): what erpc says of such a call
             auto it = children.find((*m)[1]);
             got[it->second] = CallOutcome{false, ErlangClass::exit, tuple(atom("signal"), (*m)[4]), Term()};
