@@ -157,7 +157,7 @@ struct TypedExport {
 // Each argument converted, left to right (the braces make the order), so the first that does
 // not fit is the one reported.
 template <class Values, std::size_t... I>
-Values convert_args(Args args, std::index_sequence<I...>) {
+Values convert_args([[maybe_unused]] Args args, std::index_sequence<I...>) {
     return Values{from_term<std::tuple_element_t<I, Values>>(args[I])...};
 }
 

@@ -103,6 +103,10 @@ void Node::Impl::route(Atom node, dist::Signal signal, bool may_block, detail::P
 }
 
 void Node::Impl::send(const Pid& to, Term message, std::optional<Pid> from, detail::Process* sender) {
+    if (to.node == name) { // what deliver_local does with a SendSignal, without building one
+        if (auto p = find_local(to)) p->deliver(std::move(message));
+        return;
+    }
     route(to.node, dist::SendSignal{from, to, std::move(message)}, true, sender);
 }
 

@@ -17,6 +17,53 @@ bool accepts(const Match& match, const Term& t) { return !match || match(t); }
 
 thread_local bool resume_waiters_now = false;
 
+// The run queue of the single-threaded node whose process this thread is running (see
+// resume_soon): `io` is that node's io_context while one of its processes runs here, else null.
+struct Ready {
+    std::coroutine_handle<> handle;
+    std::shared_ptr<Process> keep;
+};
+struct RunQueue {
+    asio::io_context* io = nullptr;
+    std::vector<Ready> ready;
+    std::size_t next = 0; // ready[next..] are still to run
+};
+thread_local RunQueue run_queue;
+
+// Runs `first` (if any), then the processes made ready meanwhile, up to the budget; hands what
+// is left back to the io_context. Called from a handler of a single-threaded node's io_context.
+void run_ready(asio::io_context& io, Ready first) {
+    RunQueue& q = run_queue;
+    if (q.io) { // already working through a queue on this thread: join it
+        if (first.handle) q.ready.push_back(std::move(first));
+        return;
+    }
+    q.io = &io;
+    std::size_t budget = run_queue_budget;
+    if (first.handle) {
+        first.handle.resume();
+        first.keep.reset();
+        --budget;
+    }
+    for (; budget > 0 && q.next < q.ready.size(); --budget) {
+        Ready r = std::move(q.ready[q.next++]);
+        r.handle.resume();
+    }
+    std::vector<Ready> rest(std::make_move_iterator(q.ready.begin() + static_cast<std::ptrdiff_t>(q.next)),
+                            std::make_move_iterator(q.ready.end()));
+    q.ready.clear();
+    q.next = 0;
+    q.io = nullptr;
+    if (!rest.empty()) {
+        // Polls for I/O first, then goes on with them in order.
+        asio::post(io, [&io, rest = std::move(rest)]() mutable {
+            RunQueue& q2 = run_queue;
+            for (auto& r : rest) q2.ready.push_back(std::move(r));
+            run_ready(io, {});
+        });
+    }
+}
+
 // Thrown out of a co_await when the process has been told to die; not a std::exception, so
 // `catch (const std::exception&)` in a process body does not swallow it.
 struct ProcessKilled {
@@ -98,7 +145,7 @@ void Process::deliver(Term msg) {
             h.resume();
             return;
         }
-        asio::post(node.io_context(), [h, keep = shared_from_this()] { h.resume(); });
+        resume_soon(*this, h);
         return;
     }
     for (auto it = async_waiters.begin(); it != async_waiters.end(); ++it) {
@@ -127,7 +174,7 @@ bool Process::kill_locked(Term reason) {
     if (ReceiveAwaiter* w = co_waiter ? std::exchange(co_waiter, nullptr) : std::exchange(busy_waiter, nullptr)) {
         w->exiting_ = true;
         if (co_timer) co_timer->cancel();
-        asio::post(node.io_context(), [h = co_handle, keep = shared_from_this()] { h.resume(); });
+        resume_soon(*this, co_handle);
     }
     return false;
 }
@@ -313,6 +360,26 @@ void Process::resume_busy(std::uint64_t seq) {
 ResumeWaitersNow::ResumeWaitersNow(bool on) noexcept : previous_(resume_waiters_now) { resume_waiters_now = on; }
 ResumeWaitersNow::~ResumeWaitersNow() { resume_waiters_now = previous_; }
 
+namespace {
+// Resumes `h` from the io_context's queue, after what is already there (and an I/O poll).
+void post_resume(Process& p, std::coroutine_handle<> h) {
+    asio::io_context& io = p.node.io_context();
+    if (p.node.impl().single_threaded())
+        asio::post(io, [&io, h, keep = p.shared_from_this()]() mutable { run_ready(io, {h, std::move(keep)}); });
+    else
+        asio::post(io, [h, keep = p.shared_from_this()] { h.resume(); });
+}
+} // namespace
+
+void resume_soon(Process& p, std::coroutine_handle<> h) {
+    RunQueue& q = run_queue;
+    if (q.io == &p.node.io_context()) {
+        q.ready.push_back({h, p.shared_from_this()});
+        return;
+    }
+    post_resume(p, h);
+}
+
 void start_body(const std::shared_ptr<Process>& p, ProcessBody body, bool now) {
     // new_process(reg, true, ...) marked it a coroutine and keeps it alive until run() ends.
     auto r = run(p, std::move(body));
@@ -320,7 +387,7 @@ void start_body(const std::shared_ptr<Process>& p, ProcessBody body, bool now) {
         ResumeWaitersNow nested(false); // what the body sends is delivered the usual way
         r.handle.resume();
     } else
-        asio::post(p->node.io_context(), [h = r.handle] { h.resume(); });
+        resume_soon(*p, r.handle);
 }
 
 } // namespace edist::detail
@@ -347,7 +414,7 @@ bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
         p.busy_on.reset();
     }
     if (yield_) { // erlang:yield/0: let what else is ready run first
-        asio::post(p.node.io_context(), [h, keep = p.shared_from_this()] { h.resume(); });
+        detail::post_resume(p, h);
         return true;
     }
     if (auto t = p.take(match_)) {
@@ -368,7 +435,10 @@ bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
             keep->co_waiter = nullptr;
             auto handle = keep->co_handle;
             l.unlock();
-            handle.resume();
+            if (keep->node.impl().single_threaded())
+                detail::run_ready(keep->node.io_context(), {handle, keep});
+            else
+                handle.resume();
         });
     }
     return true;

@@ -15,9 +15,17 @@
 using namespace edist;
 using namespace std::chrono_literals;
 
+// Every test runs on a node with one thread (where a process's sends make others ready on the
+// same thread: the run queue) and on a node with two.
+class ExitReason : public testing::TestWithParam<unsigned> {
+protected:
+    std::shared_ptr<Node> start_node() { return test::start_local_node("exittest", false, GetParam()); }
+};
+INSTANTIATE_TEST_SUITE_P(Threads, ExitReason, testing::Values(1u, 2u),
+                         [](const testing::TestParamInfo<unsigned>& i) { return i.param == 1 ? "OneThread" : "TwoThreads"; });
+
 namespace {
 
-std::shared_ptr<Node> start_node() { return test::start_local_node("exittest"); }
 
 // Spawns `body` after a monitor is in place, lets it run, and returns its DOWN reason.
 Term down_reason(Node& node, ProcessBody body) {
@@ -35,7 +43,7 @@ Term down_reason(Node& node, ProcessBody body) {
 
 } // namespace
 
-TEST(ExitReason, SetExitReasonIsTheReasonWhenTheBodyReturns) {
+TEST_P(ExitReason, SetExitReasonIsTheReasonWhenTheBodyReturns) {
     auto node = start_node();
     Term reason = down_reason(*node, [](Self self) -> Task<> {
         self.set_exit_reason(tuple(atom("shutdown"), 7));
@@ -45,7 +53,7 @@ TEST(ExitReason, SetExitReasonIsTheReasonWhenTheBodyReturns) {
     node->stop();
 }
 
-TEST(ExitReason, CodeAfterSetExitReasonRunsAndTheLastReasonSetWins) {
+TEST_P(ExitReason, CodeAfterSetExitReasonRunsAndTheLastReasonSetWins) {
     auto node = start_node();
     Term reason = down_reason(*node, [](Self self) -> Task<> {
         self.set_exit_reason(atom("first"));
@@ -56,7 +64,7 @@ TEST(ExitReason, CodeAfterSetExitReasonRunsAndTheLastReasonSetWins) {
     node->stop();
 }
 
-TEST(ExitReason, AThrowAfterSetExitReasonStillDecides) {
+TEST_P(ExitReason, AThrowAfterSetExitReasonStillDecides) {
     auto node = start_node();
     Term reason = down_reason(*node, [](Self self) -> Task<> {
         self.set_exit_reason(atom("not_this"));
@@ -67,7 +75,7 @@ TEST(ExitReason, AThrowAfterSetExitReasonStillDecides) {
     node->stop();
 }
 
-TEST(ExitReason, AKillWhileWaitingWinsOverSetExitReason) {
+TEST_P(ExitReason, AKillWhileWaitingWinsOverSetExitReason) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     Pid p = node->spawn([](Self self) -> Task<> {
@@ -82,7 +90,7 @@ TEST(ExitReason, AKillWhileWaitingWinsOverSetExitReason) {
     node->stop();
 }
 
-TEST(ExitReason, OutcomeFunctionsReachErpcCallersAsThrownOnesWould) {
+TEST_P(ExitReason, OutcomeFunctionsReachErpcCallersAsThrownOnesWould) {
     auto node = start_node();
     node->export_function("t", "outcome", 1, [](Self, Args a) -> Task<CallOutcome> {
         if (a[0] == Term(atom("value"))) co_return CallOutcome::returned(42);
@@ -125,7 +133,7 @@ TEST(ExitReason, OutcomeFunctionsReachErpcCallersAsThrownOnesWould) {
     node->stop();
 }
 
-TEST(ExitReason, ASpawnedOutcomeFunctionExitsWithItsReason) {
+TEST_P(ExitReason, ASpawnedOutcomeFunctionExitsWithItsReason) {
     auto node = start_node();
     node->export_function("t", "leave", 1, [](Self, Args a) -> Task<CallOutcome> {
         co_return CallOutcome::raised(ErlangClass::exit, a[0]);

@@ -16,9 +16,17 @@
 using namespace edist;
 using namespace std::chrono_literals;
 
+// Every test runs on a node with one thread (where a process's sends make others ready on the
+// same thread: the run queue) and on a node with two.
+class Process : public testing::TestWithParam<unsigned> {
+protected:
+    std::shared_ptr<Node> start_node() { return test::start_local_node("proctest", false, GetParam()); }
+};
+INSTANTIATE_TEST_SUITE_P(Threads, Process, testing::Values(1u, 2u),
+                         [](const testing::TestParamInfo<unsigned>& i) { return i.param == 1 ? "OneThread" : "TwoThreads"; });
+
 namespace {
 
-std::shared_ptr<Node> start_node() { return test::start_local_node("proctest"); }
 
 Task<> echo_loop(Self self) {
     for (;;) {
@@ -30,7 +38,7 @@ Task<> echo_loop(Self self) {
 
 } // namespace
 
-TEST(Process, SpawnedProcessAnswersMessagesFromAMailbox) {
+TEST_P(Process, SpawnedProcessAnswersMessagesFromAMailbox) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     Pid echo = node->spawn(echo_loop).value();
@@ -41,7 +49,7 @@ TEST(Process, SpawnedProcessAnswersMessagesFromAMailbox) {
     node->stop();
 }
 
-TEST(Process, SelectiveReceiveLeavesOtherMessagesQueuedInOrder) {
+TEST_P(Process, SelectiveReceiveLeavesOtherMessagesQueuedInOrder) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     Pid p = node->spawn([reply_to = box.pid()](Self self) -> Task<> {
@@ -57,7 +65,7 @@ TEST(Process, SelectiveReceiveLeavesOtherMessagesQueuedInOrder) {
     node->stop();
 }
 
-TEST(Process, ReceiveTimesOutWithNothing) {
+TEST_P(Process, ReceiveTimesOutWithNothing) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     node->spawn([reply_to = box.pid()](Self self) -> Task<> {
@@ -73,7 +81,7 @@ TEST(Process, ReceiveTimesOutWithNothing) {
 // Thousands of years: past what steady_clock::now() + timeout can hold in nanoseconds.
 constexpr auto very_long = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::hours(24 * 365 * 1000));
 
-TEST(Process, ReceiveWithATimeoutTooLongToAddWaitsForTheMessage) {
+TEST_P(Process, ReceiveWithATimeoutTooLongToAddWaitsForTheMessage) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     Pid p = node->spawn([reply_to = box.pid()](Self self) -> Task<> {
@@ -97,7 +105,7 @@ TEST(Process, ReceiveWithATimeoutTooLongToAddWaitsForTheMessage) {
     node->stop();
 }
 
-TEST(Process, TrappingParentGetsExitOfCrashedLinkedChild) {
+TEST_P(Process, TrappingParentGetsExitOfCrashedLinkedChild) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     node->spawn([reply_to = box.pid()](Self self) -> Task<> {
@@ -112,7 +120,7 @@ TEST(Process, TrappingParentGetsExitOfCrashedLinkedChild) {
     node->stop();
 }
 
-TEST(Process, ExitThroughALinkKillsANonTrappingProcessAndPropagates) {
+TEST_P(Process, ExitThroughALinkKillsANonTrappingProcessAndPropagates) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     box.self().trap_exit(true);
@@ -129,7 +137,7 @@ TEST(Process, ExitThroughALinkKillsANonTrappingProcessAndPropagates) {
     node->stop();
 }
 
-TEST(Process, KillIsUntrappableAndBecomesKilledForLinks) {
+TEST_P(Process, KillIsUntrappableAndBecomesKilledForLinks) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     box.self().trap_exit(true);
@@ -145,7 +153,7 @@ TEST(Process, KillIsUntrappableAndBecomesKilledForLinks) {
     node->stop();
 }
 
-TEST(Process, MonitorGivesDownWithTheExitReason) {
+TEST_P(Process, MonitorGivesDownWithTheExitReason) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     Pid p = node->spawn([](Self self) -> Task<> {
@@ -161,7 +169,7 @@ TEST(Process, MonitorGivesDownWithTheExitReason) {
 }
 
 // How a body that throws ends, as the same failure ends an Erlang process.
-TEST(Process, ExceptionsEndAProcessWithTheReasonErlangGivesTheSameFailure) {
+TEST_P(Process, ExceptionsEndAProcessWithTheReasonErlangGivesTheSameFailure) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     auto ends_with = [&](ProcessBody body) {
@@ -206,7 +214,7 @@ TEST(Process, ExceptionsEndAProcessWithTheReasonErlangGivesTheSameFailure) {
     node->stop();
 }
 
-TEST(Process, MonitorOfADeadProcessGivesNoprocAtOnce) {
+TEST_P(Process, MonitorOfADeadProcessGivesNoprocAtOnce) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     Pid gone{node->name(), 12345, 0, node->creation()};
@@ -221,7 +229,7 @@ TEST(Process, MonitorOfADeadProcessGivesNoprocAtOnce) {
     node->stop();
 }
 
-TEST(Process, DemonitorWithFlushRemovesAQueuedDown) {
+TEST_P(Process, DemonitorWithFlushRemovesAQueuedDown) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     Pid p = node->spawn([](Self) -> Task<> { co_return; }).value();
@@ -235,7 +243,7 @@ TEST(Process, DemonitorWithFlushRemovesAQueuedDown) {
     node->stop();
 }
 
-TEST(Process, AliasDeliversUntilUnaliased) {
+TEST_P(Process, AliasDeliversUntilUnaliased) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     Ref alias = box.self().make_alias();
@@ -249,7 +257,7 @@ TEST(Process, AliasDeliversUntilUnaliased) {
     node->stop();
 }
 
-TEST(Process, ThousandsOfProcessesRunAndEnd) {
+TEST_P(Process, ThousandsOfProcessesRunAndEnd) {
     auto node = start_node();
     auto box = node->make_mailbox().value();
     constexpr int n = 20'000;
@@ -283,7 +291,7 @@ std::shared_ptr<Node> start_one_thread_node(const std::string& name) {
 
 } // namespace
 
-TEST(Process, YieldLetsAnotherProcessRunOnTheNodesOnlyThread) {
+TEST(ProcessOnOneThread, YieldLetsAnotherProcessRunOnTheNodesOnlyThread) {
     auto node = start_one_thread_node("yieldtest");
     ASSERT_TRUE(node);
     auto box = node->make_mailbox().value();
@@ -311,7 +319,7 @@ TEST(Process, YieldLetsAnotherProcessRunOnTheNodesOnlyThread) {
     node->stop();
 }
 
-TEST(Process, ExitSignalThatArrivesDuringAYieldEndsTheProcessThere) {
+TEST(ProcessOnOneThread, ExitSignalThatArrivesDuringAYieldEndsTheProcessThere) {
     auto node = start_one_thread_node("yieldexit");
     ASSERT_TRUE(node);
     auto box = node->make_mailbox().value();
@@ -331,5 +339,51 @@ TEST(Process, ExitSignalThatArrivesDuringAYieldEndsTheProcessThere) {
     ASSERT_TRUE(down);
     EXPECT_EQ(*down, tuple(atom("DOWN"), *spawned.monitor, atom("process"), spawned.pid, atom("stop_now")));
     EXPECT_FALSE(after_yield->load());
+    node->stop();
+}
+
+// Two processes passing a message back and forth never leave the run queue empty. The node's
+// only thread still goes back to the io_context every so often (run_queue_budget), so a
+// timer fires and a message from another thread arrives while they go on.
+TEST(ProcessOnOneThread, ABusyPairOfProcessesLeavesTimersAndOtherThreadsTheirTurn) {
+    auto node = start_one_thread_node("fairtest");
+    ASSERT_TRUE(node);
+    auto box = node->make_mailbox().value();
+    auto rounds = std::make_shared<std::atomic<long>>(0);
+    Pid ponger = node->spawn([rounds](Self self) -> Task<> {
+                         for (;;) {
+                             auto m = co_await self.receive();
+                             if (!m->is_pid()) co_return;
+                             rounds->fetch_add(1, std::memory_order_relaxed);
+                             self.send(m->as_pid(), atom("pong"));
+                         }
+                     }).value();
+    Pid pinger = node->spawn([ponger](Self self) -> Task<> {
+                         self.send(ponger, self.pid());
+                         for (;;) {
+                             auto m = co_await self.receive();
+                             if (m->is_atom(atom("stop"))) break;
+                             self.send(ponger, self.pid());
+                         }
+                         self.send(ponger, atom("stop"));
+                     }).value();
+    Pid waiter = node->spawn([reply_to = box.pid()](Self self) -> Task<> {
+                         auto m = co_await self.receive(20ms);
+                         self.send(reply_to, m ? atom("got") : atom("timeout"));
+                         auto asked = co_await self.receive();
+                         self.send(reply_to, *asked);
+                     }).value();
+    auto timed_out = box.receive(10s);
+    ASSERT_TRUE(timed_out) << "a timer never fired while two processes kept the thread busy";
+    EXPECT_EQ(*timed_out, Term(atom("timeout")));
+    box.send(waiter, atom("from_another_thread"));
+    auto echoed = box.receive(10s);
+    ASSERT_TRUE(echoed) << "a message from another thread never arrived";
+    EXPECT_EQ(*echoed, Term(atom("from_another_thread")));
+    EXPECT_GT(rounds->load(), 100) << "the pair was not busy meanwhile";
+    Ref done = box.self().monitor(ponger);
+    box.send(pinger, atom("stop"));
+    auto down = box.receive([&](const Term& t) { return t.is_tuple(5) && t[1] == Term(done); }, 10s);
+    ASSERT_TRUE(down) << "the pair did not stop when told to";
     node->stop();
 }
