@@ -68,6 +68,7 @@ private:
     Match match_;
     std::chrono::milliseconds timeout_;
     std::optional<Term> result_;
+    std::size_t skip_ = 0; // messages the receive has already refused
     bool exiting_ = false;
     bool yield_ = false; // Self::yield: receives nothing, always suspends
 };

@@ -31,7 +31,7 @@ std::optional<Term> Mailbox::receive(const std::function<bool(const Term&)>& mat
     std::size_t skip = 0; // messages already refused by `match` are not looked at again
     for (;;) {
         if (auto t = p.take(match, skip)) return t;
-        skip = p.count;
+        skip = p.queued();
         if (p.exited) return std::nullopt;
         p.thread_waiter = &cv;
         const bool timed_out = detail::wait_until(cv, lock, deadline);
@@ -77,7 +77,7 @@ void Mailbox::async_receive(std::function<void(std::optional<Term>)> handler, st
 
 std::size_t Mailbox::queued() const {
     std::lock_guard lock(state_->process->mutex);
-    return state_->process->count;
+    return state_->process->queued();
 }
 
 std::optional<Term> Mailbox::exit_reason() const {

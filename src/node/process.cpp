@@ -99,12 +99,39 @@ Runner run(std::shared_ptr<Process> p, ProcessBody body) {
 
 Process::Process(edist::Node& n) : node(n) {}
 
-Process::~Process() {
-    while (head) {
-        MsgNode* n = head;
-        head = n->next;
+namespace {
+void free_messages(Process::MsgNode*& first) {
+    while (first) {
+        Process::MsgNode* n = first;
+        first = n->next;
         delete n;
     }
+}
+
+// Removes and returns the first message from position `from` of the list (first, last)
+// accepted by `match`; `scanned` counts the refused ones.
+std::optional<Term> take_from(Process::MsgNode*& first, Process::MsgNode**& last, std::size_t& n_queued,
+                              const Match& match, std::size_t from, std::size_t& scanned) {
+    Process::MsgNode** link = &first;
+    scanned = 0;
+    for (; *link && scanned < from; ++scanned) link = &(*link)->next;
+    for (; *link; link = &(*link)->next, ++scanned) {
+        if (!accepts(match, (*link)->msg)) continue;
+        Process::MsgNode* n = *link;
+        *link = n->next;
+        if (last == &n->next) last = link;
+        --n_queued;
+        Term t = std::move(n->msg);
+        delete n;
+        return t;
+    }
+    return std::nullopt;
+}
+} // namespace
+
+Process::~Process() {
+    free_messages(head);
+    free_messages(own_head);
 }
 
 void Process::push(Term msg) {
@@ -115,24 +142,25 @@ void Process::push(Term msg) {
 }
 
 std::optional<Term> Process::take(const Match& match, std::size_t skip) {
-    MsgNode** link = &head;
-    for (std::size_t i = 0; *link && i < skip; ++i) link = &(*link)->next;
-    for (; *link; link = &(*link)->next) {
-        if (!accepts(match, (*link)->msg)) continue;
-        MsgNode* n = *link;
-        *link = n->next;
-        if (tail == &n->next) tail = link;
-        --count;
-        Term t = std::move(n->msg);
-        delete n;
-        return t;
+    if (head) { // what arrived since goes to the end of the receiver's own part
+        *own_tail = head;
+        own_tail = tail;
+        own_count += count;
+        head = nullptr;
+        tail = &head;
+        count = 0;
     }
-    return std::nullopt;
+    std::size_t scanned;
+    return take_from(own_head, own_tail, own_count, match, skip, scanned);
 }
 
-void Process::deliver(Term msg) {
+std::optional<Term> Process::take_own(const Match& match, std::size_t& scanned) {
+    return take_from(own_head, own_tail, own_count, match, 0, scanned);
+}
+
+bool Process::deliver(Term msg) {
     std::unique_lock lock(mutex);
-    if (exited) return;
+    if (exited) return false;
     if (co_waiter && accepts(co_waiter->match_, msg)) {
         co_waiter->result_ = std::move(msg);
         co_waiter = nullptr;
@@ -143,10 +171,10 @@ void Process::deliver(Term msg) {
             auto keep = shared_from_this();
             ResumeWaitersNow nested(false);
             h.resume();
-            return;
+            return true;
         }
         resume_soon(*this, h);
-        return;
+        return true;
     }
     for (auto it = async_waiters.begin(); it != async_waiters.end(); ++it) {
         if (!accepts(it->match, msg)) continue;
@@ -155,10 +183,11 @@ void Process::deliver(Term msg) {
         lock.unlock();
         if (w.timer) w.timer->cancel();
         asio::post(node.io_context(), [h = std::move(w.handler), m = std::move(msg)]() mutable { h(std::move(m)); });
-        return;
+        return true;
     }
     push(std::move(msg));
     if (thread_waiter) thread_waiter->notify_all();
+    return true;
 }
 
 bool Process::kill_locked(Term reason) {
@@ -170,6 +199,7 @@ bool Process::kill_locked(Term reason) {
         return true;
     }
     pending_exit = std::move(reason);
+    exit_flag.store(true, std::memory_order_release);
     // Suspended in a receive, or on a busy connection (it dies now, not when that drains).
     if (ReceiveAwaiter* w = co_waiter ? std::exchange(co_waiter, nullptr) : std::exchange(busy_waiter, nullptr)) {
         w->exiting_ = true;
@@ -319,13 +349,14 @@ void Process::finish(Term reason) {
         watching.swap(monitors_out);
         waiters.swap(async_waiters);
         spawns.swap(pending_spawns);
-        while (head) {
-            MsgNode* n = head;
-            head = n->next;
-            delete n;
-        }
+        // The receiver's own part too: a coroutine finishes in its body, a Mailbox's receivers
+        // hold the lock to touch it.
+        free_messages(head);
         tail = &head;
         count = 0;
+        free_messages(own_head);
+        own_tail = &own_head;
+        own_count = 0;
         if (thread_waiter) thread_waiter->notify_all();
     }
     edist::Node::Impl& im = node.impl();
@@ -340,6 +371,7 @@ void Process::finish(Term reason) {
     for (const MonitorOut& m : watching) im.cancel_monitor(pid, m);
     for (const PendingSpawn& s : spawns)
         if (s.link) im.orphan_spawn(s, reason); // the child, when it comes, gets our exit
+    if (coroutine) last_to.reset(); // finish() runs in the body: two that sent to each other must not hold each other
     running_ref.reset(); // a coroutine process's last self-reference
 }
 
@@ -396,7 +428,18 @@ namespace edist {
 
 using detail::Process;
 
-bool ReceiveAwaiter::await_ready() { return false; }
+// A message the body already holds is taken without the lock and without suspending.
+bool ReceiveAwaiter::await_ready() {
+    detail::Process& p = *p_;
+    if (!p.own_head || yield_ || p.busy_on || p.exit_flag.load(std::memory_order_acquire)) return false;
+    std::size_t refused;
+    if (auto t = p.take_own(match_, refused)) {
+        result_ = std::move(t);
+        return true;
+    }
+    skip_ = refused;
+    return false;
+}
 
 bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
     Process& p = *p_;
@@ -417,7 +460,7 @@ bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
         detail::post_resume(p, h);
         return true;
     }
-    if (auto t = p.take(match_)) {
+    if (auto t = p.take(match_, skip_)) {
         result_ = std::move(t);
         return false;
     }

@@ -8,6 +8,7 @@
 
 #include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <coroutine>
 #include <functional>
@@ -80,9 +81,19 @@ struct Process : std::enable_shared_from_this<Process> {
     bool coroutine = false;
 
     mutable std::mutex mutex;
+    // Messages in arrival order, in two parts. Senders append to the shared part (under
+    // `mutex`); the receiver moves it in one go to the end of its own part, which only the
+    // receiver touches (a coroutine's body without the lock; a Mailbox's receivers with it), so
+    // a coroutine takes what it already holds without locking, as a BEAM process works
+    // through its private message queue and only locks to fetch what arrived since.
     MsgNode* head = nullptr;
     MsgNode** tail = &head;
     std::size_t count = 0;
+    MsgNode* own_head = nullptr;
+    MsgNode** own_tail = &own_head;
+    std::size_t own_count = 0;
+    // Set with pending_exit, so that the receiver can see without the lock that it must die.
+    std::atomic<bool> exit_flag{false};
 
     bool trapping = false;
     bool exited = false;
@@ -108,6 +119,12 @@ struct Process : std::enable_shared_from_this<Process> {
     std::vector<AsyncWaiter> async_waiters;
     std::shared_ptr<Process> running_ref; // a coroutine process lives until it exits
 
+    // A coroutine's body only: the local process it last sent to, so that a stream of messages
+    // to one process finds it once (no table lookup, lock or count change per message).
+    // Dropped once a send finds it exited, and when this process finishes.
+    std::shared_ptr<Process> last_to;
+    Pid last_to_pid;
+
     // Back-pressure on a coroutine process. A send found the connection busy: the process is
     // suspended at its next co_await until the connection drains (as BEAM suspends a process
     // that sends on a busy distribution port). Only the body touches `busy_on`: no lock.
@@ -116,13 +133,19 @@ struct Process : std::enable_shared_from_this<Process> {
     ReceiveAwaiter* busy_waiter = nullptr;
 
     // --- Called with `mutex` held ----------------------------------------------------------
-    // Removes and returns the first queued message accepted by `match`, scanning from
-    // position `skip` (messages before it were already refused).
+    // By the receiver: removes and returns the first queued message accepted by `match`,
+    // scanning from position `skip` (messages before it were already refused).
     std::optional<Term> take(const Match& match, std::size_t skip = 0);
     void push(Term msg);
+    std::size_t queued() const noexcept { return own_count + count; }
+    // --- Called by a coroutine's body without the lock ------------------------------------
+    // take() among the messages the receiver already holds. `scanned` is set to how many were
+    // refused.
+    std::optional<Term> take_own(const Match& match, std::size_t& scanned);
 
     // --- Signals (any thread; they lock) ---------------------------------------------------
-    void deliver(Term msg);
+    // False when the process has exited (the message is dropped).
+    bool deliver(Term msg);
     // An exit signal. via_link: a linked process exited; otherwise exit/2.
     void exit_signal(const Pid& from, const Term& reason, bool via_link);
     void add_link(const Pid& peer);                        // LINK received

@@ -392,7 +392,20 @@ std::shared_ptr<Process> shared(Process* p) { return p->shared_from_this(); }
 
 Pid Self::pid() const noexcept { return p_->pid; }
 Node& Self::node() const noexcept { return p_->node; }
-void Self::send(const Pid& to, Term message) const { p_->node.impl().send(to, std::move(message), p_->pid, p_); }
+void Self::send(const Pid& to, Term message) const {
+    Process& me = *p_;
+    Node::Impl& im = me.node.impl();
+    if (to.node != im.name || !me.coroutine) { // a Mailbox's Self may be used from several threads
+        im.send(to, std::move(message), me.pid, p_);
+        return;
+    }
+    if (!me.last_to || !(me.last_to_pid == to)) {
+        me.last_to = im.find_local(to);
+        if (!me.last_to) return;
+        me.last_to_pid = to;
+    }
+    if (!me.last_to->deliver(std::move(message))) me.last_to.reset(); // exited: let it go
+}
 void Self::send(Atom name, Atom node, Term message) const {
     p_->node.impl().send(name, node, std::move(message), p_->pid, p_);
 }

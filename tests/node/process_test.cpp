@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 using namespace edist;
 using namespace std::chrono_literals;
@@ -62,6 +63,71 @@ TEST_P(Process, SelectiveReceiveLeavesOtherMessagesQueuedInOrder) {
     auto reply = box.receive(5s);
     ASSERT_TRUE(reply);
     EXPECT_EQ(*reply, tuple(atom("b"), atom("a")));
+    node->stop();
+}
+
+// A process takes what it already holds without the lock and fetches what arrived since in
+// one go; selective receive must still see one queue in arrival order across both.
+TEST_P(Process, SelectiveReceiveKeepsArrivalOrderAcrossWhatWasQueuedBeforeAndAfter) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    const Atom x = atom("x");
+    Pid p = node->spawn([reply_to = box.pid(), x](Self self) -> Task<> {
+                    auto is_x = [x](const Term& t) { return t.is_tuple(2) && t[0].is_atom(x); };
+                    co_await self.receive([](const Term& t) { return t.is_atom(atom("go")); });
+                    // a1 and a2 are queued: refused, they stay, now in the process's own part
+                    auto none = co_await self.receive(is_x, 0ms);
+                    self.send(reply_to, none ? atom("unexpected") : atom("ready"));
+                    std::vector<Term> got;
+                    got.push_back(*co_await self.receive(is_x)); // x1, which came after a1, a2
+                    got.push_back(*co_await self.receive());     // a1
+                    got.push_back(*co_await self.receive(is_x)); // x2
+                    for (int i = 0; i < 3; ++i) got.push_back(*co_await self.receive()); // a2 a3 a4
+                    self.send(reply_to, list_from(std::move(got)));
+                }).value();
+    box.send(p, atom("a1"));
+    box.send(p, atom("a2"));
+    box.send(p, atom("go"));
+    auto ready = box.receive(5s);
+    ASSERT_TRUE(ready);
+    ASSERT_EQ(*ready, Term(atom("ready")));
+    box.send(p, tuple(x, 1));
+    box.send(p, atom("a3"));
+    box.send(p, tuple(x, 2));
+    box.send(p, atom("a4"));
+    auto reply = box.receive(5s);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(to_string(*reply), "[{x,1},a1,{x,2},a2,a3,a4]");
+    node->stop();
+}
+
+// An exit signal that arrives while the process runs ends it at its next receive, even when
+// a message it already holds would answer that receive at once.
+TEST_P(Process, AnExitSignalWinsOverAMessageTheProcessAlreadyHolds) {
+    auto node = start_node();
+    auto box = node->make_mailbox().value();
+    auto killed = std::make_shared<std::atomic<bool>>(false);
+    Spawned spawned = box.self().spawn(
+        [reply_to = box.pid(), killed](Self self) -> Task<> {
+            co_await self.receive([](const Term& t) { return t.is_atom(atom("first")); });
+            // "second" and "third" came with "first": the process holds them now
+            self.send(reply_to, atom("running"));
+            while (!killed->load()) std::this_thread::yield(); // runs without awaiting meanwhile
+            auto m = co_await self.receive();
+            self.send(reply_to, tuple(atom("took"), *m));
+        },
+        {.monitor = true});
+    box.send(spawned.pid, atom("second"));
+    box.send(spawned.pid, atom("third"));
+    box.send(spawned.pid, atom("first"));
+    auto running = box.receive(5s);
+    ASSERT_TRUE(running);
+    ASSERT_EQ(*running, Term(atom("running")));
+    box.self().exit(spawned.pid, atom("kill")); // local: the signal is in place when this returns
+    killed->store(true);
+    auto down = box.receive(5s);
+    ASSERT_TRUE(down);
+    EXPECT_EQ(*down, tuple(atom("DOWN"), *spawned.monitor, atom("process"), spawned.pid, atom("killed")));
     node->stop();
 }
 
