@@ -9,6 +9,8 @@
 
 #include <asio.hpp>
 
+#include <deque>
+
 namespace edist::detail {
 
 namespace {
@@ -17,48 +19,38 @@ bool accepts(const Match& match, const Term& t) { return !match || match(t); }
 
 thread_local bool resume_waiters_now = false;
 
-// The run queue of the single-threaded node whose process this thread is running (see
-// resume_soon): `io` is that node's io_context while one of its processes runs here, else null.
+// The run queue of the single-threaded node whose thread this is (see resume_soon). A node
+// with one thread of its own is the only user of that thread, so the queue can live there.
+// `io` is the node's io_context while the thread works through the queue, else null.
 struct Ready {
     std::coroutine_handle<> handle;
     std::shared_ptr<Process> keep;
 };
 struct RunQueue {
     asio::io_context* io = nullptr;
-    std::vector<Ready> ready;
-    std::size_t next = 0; // ready[next..] are still to run
+    std::deque<Ready> ready;
+    bool continuation_posted = false; // the budget ran out: a handler will carry on
 };
 thread_local RunQueue run_queue;
 
-// Runs `first` (if any), then the processes made ready meanwhile, up to the budget; hands what
-// is left back to the io_context. Called from a handler of a single-threaded node's io_context.
+// Queues `first` (if any) and works through the queue, oldest first, up to the budget; then,
+// if some are left, lets the io_context poll for I/O and carries on from a handler.
+// Called from a handler of a single-threaded node's io_context.
 void run_ready(asio::io_context& io, Ready first) {
     RunQueue& q = run_queue;
-    if (q.io) { // already working through a queue on this thread: join it
-        if (first.handle) q.ready.push_back(std::move(first));
-        return;
-    }
+    if (first.handle) q.ready.push_back(std::move(first));
+    if (q.io) return; // already working through the queue on this thread
     q.io = &io;
-    std::size_t budget = run_queue_budget;
-    if (first.handle) {
-        first.handle.resume();
-        first.keep.reset();
-        --budget;
-    }
-    for (; budget > 0 && q.next < q.ready.size(); --budget) {
-        Ready r = std::move(q.ready[q.next++]);
+    for (std::size_t budget = run_queue_budget; budget > 0 && !q.ready.empty(); --budget) {
+        Ready r = std::move(q.ready.front());
+        q.ready.pop_front();
         r.handle.resume();
     }
-    std::vector<Ready> rest(std::make_move_iterator(q.ready.begin() + static_cast<std::ptrdiff_t>(q.next)),
-                            std::make_move_iterator(q.ready.end()));
-    q.ready.clear();
-    q.next = 0;
     q.io = nullptr;
-    if (!rest.empty()) {
-        // Polls for I/O first, then goes on with them in order.
-        asio::post(io, [&io, rest = std::move(rest)]() mutable {
-            RunQueue& q2 = run_queue;
-            for (auto& r : rest) q2.ready.push_back(std::move(r));
+    if (!q.ready.empty() && !q.continuation_posted) {
+        q.continuation_posted = true;
+        asio::post(io, [&io] {
+            run_queue.continuation_posted = false;
             run_ready(io, {});
         });
     }
@@ -110,7 +102,7 @@ void free_messages(Process::MsgNode*& first) {
 
 // Removes and returns the first message from position `from` of the list (first, last)
 // accepted by `match`; `scanned` counts the refused ones.
-std::optional<Term> take_from(Process::MsgNode*& first, Process::MsgNode**& last, std::size_t& n_queued,
+std::optional<Term> take_from(Process::MsgNode*& first, Process::MsgNode**& last, std::uint32_t& n_queued,
                               const Match& match, std::size_t from, std::size_t& scanned) {
     Process::MsgNode** link = &first;
     scanned = 0;

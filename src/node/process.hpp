@@ -88,16 +88,16 @@ struct Process : std::enable_shared_from_this<Process> {
     // through its private message queue and only locks to fetch what arrived since.
     MsgNode* head = nullptr;
     MsgNode** tail = &head;
-    std::size_t count = 0;
     MsgNode* own_head = nullptr;
     MsgNode** own_tail = &own_head;
-    std::size_t own_count = 0;
-    // Set with pending_exit, so that the receiver can see without the lock that it must die.
-    std::atomic<bool> exit_flag{false};
+    std::uint32_t count = 0;     // in the shared part
+    std::uint32_t own_count = 0; // in the receiver's own part
 
     bool trapping = false;
     bool exited = false;
     bool finished = false;
+    // Set with pending_exit, so that the receiver can see without the lock that it must die.
+    std::atomic<bool> exit_flag{false};
     std::optional<Term> pending_exit; // to act on at the next co_await
     // Self::set_exit_reason: the reason when the body returns. Only the body touches it: no lock.
     std::optional<Term> return_reason;
@@ -123,7 +123,6 @@ struct Process : std::enable_shared_from_this<Process> {
     // to one process finds it once (no table lookup, lock or count change per message).
     // Dropped once a send finds it exited, and when this process finishes.
     std::shared_ptr<Process> last_to;
-    Pid last_to_pid;
 
     // Back-pressure on a coroutine process. A send found the connection busy: the process is
     // suspended at its next co_await until the connection drains (as BEAM suspends a process
@@ -137,7 +136,7 @@ struct Process : std::enable_shared_from_this<Process> {
     // scanning from position `skip` (messages before it were already refused).
     std::optional<Term> take(const Match& match, std::size_t skip = 0);
     void push(Term msg);
-    std::size_t queued() const noexcept { return own_count + count; }
+    std::size_t queued() const noexcept { return std::size_t(own_count) + count; }
     // --- Called by a coroutine's body without the lock ------------------------------------
     // take() among the messages the receiver already holds. `scanned` is set to how many were
     // refused.

@@ -399,10 +399,9 @@ void Self::send(const Pid& to, Term message) const {
         im.send(to, std::move(message), me.pid, p_);
         return;
     }
-    if (!me.last_to || !(me.last_to_pid == to)) {
+    if (!me.last_to || !(me.last_to->pid == to)) { // a process's pid never changes
         me.last_to = im.find_local(to);
         if (!me.last_to) return;
-        me.last_to_pid = to;
     }
     if (!me.last_to->deliver(std::move(message))) me.last_to.reset(); // exited: let it go
 }
