@@ -47,6 +47,7 @@ struct Node::Impl {
     // The node runs on one thread of its own: work started from a handler cannot run
     // concurrently with anything else, so it may as well run at once.
     bool single_threaded() const noexcept { return own_io && options.threads <= 1; }
+    detail::RunQueue run_queue; // single-threaded nodes only (process.cpp)
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::vector<std::thread> threads;
 

@@ -9,8 +9,6 @@
 
 #include <asio.hpp>
 
-#include <deque>
-
 namespace edist::detail {
 
 namespace {
@@ -19,39 +17,29 @@ bool accepts(const Match& match, const Term& t) { return !match || match(t); }
 
 thread_local bool resume_waiters_now = false;
 
-// The run queue of the single-threaded node whose thread this is (see resume_soon). A node
-// with one thread of its own is the only user of that thread, so the queue can live there.
-// `io` is the node's io_context while the thread works through the queue, else null.
-struct Ready {
-    std::coroutine_handle<> handle;
-    std::shared_ptr<Process> keep;
-};
-struct RunQueue {
-    asio::io_context* io = nullptr;
-    std::deque<Ready> ready;
-    bool continuation_posted = false; // the budget ran out: a handler will carry on
-};
-thread_local RunQueue run_queue;
+// The run queue this thread is working through (see resume_soon), if any.
+thread_local RunQueue* draining = nullptr;
 
-// Queues `first` (if any) and works through the queue, oldest first, up to the budget; then,
-// if some are left, lets the io_context poll for I/O and carries on from a handler.
-// Called from a handler of a single-threaded node's io_context.
-void run_ready(asio::io_context& io, Ready first) {
-    RunQueue& q = run_queue;
+// Queues `first` (if any) and works through the node's run queue, oldest first, up to the
+// budget; then, if some are left, lets the io_context poll for I/O and carries on from a
+// handler. Called from a handler of a single-threaded node's io_context.
+void run_ready(edist::Node& node, RunQueue::Ready first) {
+    RunQueue& q = node.impl().run_queue;
     if (first.handle) q.ready.push_back(std::move(first));
-    if (q.io) return; // already working through the queue on this thread
-    q.io = &io;
+    if (draining == &q) return; // already working through it, further up this thread's stack
+    RunQueue* const outer = std::exchange(draining, &q);
     for (std::size_t budget = run_queue_budget; budget > 0 && !q.ready.empty(); --budget) {
-        Ready r = std::move(q.ready.front());
+        RunQueue::Ready r = std::move(q.ready.front());
         q.ready.pop_front();
         r.handle.resume();
     }
-    q.io = nullptr;
+    draining = outer;
     if (!q.ready.empty() && !q.continuation_posted) {
         q.continuation_posted = true;
-        asio::post(io, [&io] {
-            run_queue.continuation_posted = false;
-            run_ready(io, {});
+        // The process queued first holds the node while the handler waits.
+        asio::post(node.io_context(), [&node, keep = q.ready.front().keep] {
+            node.impl().run_queue.continuation_posted = false;
+            run_ready(node, {});
         });
     }
 }
@@ -387,17 +375,19 @@ ResumeWaitersNow::~ResumeWaitersNow() { resume_waiters_now = previous_; }
 namespace {
 // Resumes `h` from the io_context's queue, after what is already there (and an I/O poll).
 void post_resume(Process& p, std::coroutine_handle<> h) {
-    asio::io_context& io = p.node.io_context();
     if (p.node.impl().single_threaded())
-        asio::post(io, [&io, h, keep = p.shared_from_this()]() mutable { run_ready(io, {h, std::move(keep)}); });
+        asio::post(p.node.io_context(), [h, keep = p.shared_from_this()]() mutable {
+            edist::Node& node = keep->node;
+            run_ready(node, {h, std::move(keep)});
+        });
     else
-        asio::post(io, [h, keep = p.shared_from_this()] { h.resume(); });
+        asio::post(p.node.io_context(), [h, keep = p.shared_from_this()] { h.resume(); });
 }
 } // namespace
 
 void resume_soon(Process& p, std::coroutine_handle<> h) {
-    RunQueue& q = run_queue;
-    if (q.io == &p.node.io_context()) {
+    RunQueue& q = p.node.impl().run_queue;
+    if (draining == &q) {
         q.ready.push_back({h, p.shared_from_this()});
         return;
     }
@@ -471,7 +461,7 @@ bool ReceiveAwaiter::await_suspend(std::coroutine_handle<> h) {
             auto handle = keep->co_handle;
             l.unlock();
             if (keep->node.impl().single_threaded())
-                detail::run_ready(keep->node.io_context(), {handle, keep});
+                detail::run_ready(keep->node, {handle, keep});
             else
                 handle.resume();
         });

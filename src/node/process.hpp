@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <coroutine>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -196,6 +197,18 @@ private:
 // `run_queue_budget` resumptions in a row, what is left goes back to the io_context.
 void resume_soon(Process& p, std::coroutine_handle<> h);
 inline constexpr std::size_t run_queue_budget = 256;
+
+// A single-threaded node's run queue (in Node::Impl). One thread at a time touches it: the
+// node's thread, or the thread that stops the node once the node's thread has ended (it runs
+// what is still queued, the continuation included, so no process is left holding the node).
+struct RunQueue {
+    struct Ready {
+        std::coroutine_handle<> handle;
+        std::shared_ptr<Process> keep;
+    };
+    std::deque<Ready> ready;
+    bool continuation_posted = false; // the budget ran out: a handler will carry on
+};
 
 // Starts the body of a coroutine process (made by new_process(reg, true, ...)) on the node's
 // threads: later, from the io_context's queue, or, with `now`, on this thread before returning

@@ -453,3 +453,39 @@ TEST(ProcessOnOneThread, ABusyPairOfProcessesLeavesTimersAndOtherThreadsTheirTur
     ASSERT_TRUE(down) << "the pair did not stop when told to";
     node->stop();
 }
+
+// stop() kills every process; a pair that keeps the run queue full dies at its next receive,
+// and nothing it queued keeps the node alive afterwards.
+TEST(ProcessOnOneThread, StoppingTheNodeEndsABusyPairAndLetsTheNodeGo) {
+    std::weak_ptr<Node> left;
+    auto ended = std::make_shared<std::atomic<int>>(0);
+    {
+        auto node = start_one_thread_node("stopbusy");
+        ASSERT_TRUE(node);
+        left = node;
+        auto box = node->make_mailbox().value();
+        auto player = [ended, reply_to = box.pid()](Self self) -> Task<> {
+            struct Count {
+                std::shared_ptr<std::atomic<int>> n;
+                ~Count() { n->fetch_add(1); } // runs when the body ends, however it ends
+            } count{ended};
+            for (long round = 1;; ++round) {
+                auto m = co_await self.receive();
+                self.send(m->as_pid(), self.pid());
+                if (round == 10'000) self.send(reply_to, atom("busy"));
+            }
+        };
+        Pid a = node->spawn(player).value();
+        Pid b = node->spawn(player).value();
+        box.send(a, b); // a sends its pid to b, b to a, and so on for ever
+        // Both are well under way (more rounds than the run queue's budget, many times over).
+        for (int i = 0; i < 2; ++i) {
+            auto busy = box.receive(10s);
+            ASSERT_TRUE(busy);
+            ASSERT_EQ(*busy, Term(atom("busy")));
+        }
+        node->stop();
+        EXPECT_EQ(ended->load(), 2) << "stop() returned before both processes ended";
+    }
+    EXPECT_TRUE(left.expired()) << "the stopped node is still held (by a queued process?)";
+}
