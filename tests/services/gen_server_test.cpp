@@ -16,7 +16,6 @@ namespace gs = edist::gen_server;
 
 namespace {
 
-std::shared_ptr<Node> start_node() { return test::start_local_node("gstest", true); }
 
 // A key-value server that reports its terminate to `observer`.
 struct Kv : gs::Server {
@@ -64,10 +63,11 @@ std::optional<Term> receive_tagged(Mailbox& box, const char* tag, std::chrono::m
     return box.receive([&](const Term& m) { return m.is_tuple() && m.tuple_size() >= 1 && m[0].is_atom(atom(tag)); }, t);
 }
 
-class GenServer : public ::testing::Test {
+// Every test runs on a node with one thread (the run queue) and on a node with two.
+class GenServer : public ::testing::TestWithParam<unsigned> {
 protected:
     void SetUp() override {
-        node = start_node();
+        node = test::start_local_node("gstest", true, GetParam());
         box = node->make_mailbox().value();
     }
     void TearDown() override { node->stop(); }
@@ -82,7 +82,10 @@ protected:
 
 } // namespace
 
-TEST_F(GenServer, CallByRegisteredNameGetsTheReply) {
+INSTANTIATE_TEST_SUITE_P(Threads, GenServer, testing::Values(1u, 2u),
+                         [](const testing::TestParamInfo<unsigned>& i) { return i.param == 1 ? "OneThread" : "TwoThreads"; });
+
+TEST_P(GenServer, CallByRegisteredNameGetsTheReply) {
     start_kv("kv");
     auto r = gs::call(*node, atom("kv"), atom("hello"));
     ASSERT_TRUE(r.ok()) << r.error().message();
@@ -94,7 +97,7 @@ TEST_F(GenServer, CallByRegisteredNameGetsTheReply) {
     EXPECT_EQ(box.queued(), 0u) << "the call leaves no reply or DOWN behind";
 }
 
-TEST_F(GenServer, CastReachesHandleCastAndOtherMessagesReachHandleInfo) {
+TEST_P(GenServer, CastReachesHandleCastAndOtherMessagesReachHandleInfo) {
     Pid kv = start_kv();
     gs::cast(*node, kv, tuple(atom("put"), atom("k"), 42));
     node->send(kv, atom("plain"));
@@ -103,7 +106,7 @@ TEST_F(GenServer, CastReachesHandleCastAndOtherMessagesReachHandleInfo) {
     EXPECT_EQ(*gs::call(*node, kv, tuple(atom("get"), atom("info"))), Term(atom("plain")));
 }
 
-TEST_F(GenServer, DeferredReplyThroughFromAnswersTheWaitingCaller) {
+TEST_P(GenServer, DeferredReplyThroughFromAnswersTheWaitingCaller) {
     Pid kv = start_kv();
     auto waiter = node->spawn([kv, to = box.pid()](Self self) -> Task<> {
         auto r = co_await gs::call(self, kv, atom("wait"), 5s);
@@ -117,7 +120,7 @@ TEST_F(GenServer, DeferredReplyThroughFromAnswersTheWaitingCaller) {
     EXPECT_EQ((*got)[1], Term(atom("v")));
 }
 
-TEST_F(GenServer, CallTimesOutAndTheLateReplyIsDropped) {
+TEST_P(GenServer, CallTimesOutAndTheLateReplyIsDropped) {
     Pid kv = start_kv();
     auto r = gs::call(box, kv, atom("wait"), 100ms);
     ASSERT_FALSE(r.ok());
@@ -131,13 +134,13 @@ TEST_F(GenServer, CallTimesOutAndTheLateReplyIsDropped) {
     EXPECT_EQ(box.queued(), 0u) << "a reply after the timeout must not reach the caller";
 }
 
-TEST_F(GenServer, CallToAMissingNameIsNoproc) {
+TEST_P(GenServer, CallToAMissingNameIsNoproc) {
     auto r = gs::call(*node, atom("nobody_here"), atom("x"), 1s);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().reason, Term(atoms::noproc));
 }
 
-TEST_F(GenServer, ServerCrashDuringTheCallGivesItsExitReasonAndRunsTerminate) {
+TEST_P(GenServer, ServerCrashDuringTheCallGivesItsExitReasonAndRunsTerminate) {
     Pid kv = start_kv();
     auto r = gs::call(*node, kv, atom("crash"));
     ASSERT_FALSE(r.ok());
@@ -152,7 +155,7 @@ TEST_F(GenServer, ServerCrashDuringTheCallGivesItsExitReasonAndRunsTerminate) {
     EXPECT_EQ(r.error().reason, tuple(atom("cpp_exception"), binary("bad thing")));
 }
 
-TEST_F(GenServer, StopWithReplyRunsTerminateAndAnswers) {
+TEST_P(GenServer, StopWithReplyRunsTerminateAndAnswers) {
     Pid kv = start_kv();
     auto r = gs::call(*node, kv, atom("stop"));
     ASSERT_TRUE(r.ok());
@@ -162,7 +165,7 @@ TEST_F(GenServer, StopWithReplyRunsTerminateAndAnswers) {
     EXPECT_EQ((*t)[1], Term(atoms::normal));
 }
 
-TEST_F(GenServer, StopAsksTheServerToTerminateWithAReason) {
+TEST_P(GenServer, StopAsksTheServerToTerminateWithAReason) {
     Pid kv = start_kv("stoppable");
     auto r = gs::stop(*node, atom("stoppable"), atom("shutdown"), 5s);
     ASSERT_TRUE(r.ok()) << r.error().message();
@@ -173,7 +176,7 @@ TEST_F(GenServer, StopAsksTheServerToTerminateWithAReason) {
     EXPECT_EQ(gs::stop(*node, kv).error().reason, Term(atoms::noproc));
 }
 
-TEST_F(GenServer, InitResultsStopIgnoreAndAlreadyStarted) {
+TEST_P(GenServer, InitResultsStopIgnoreAndAlreadyStarted) {
     struct Refuses : gs::Server {
         Term what;
         explicit Refuses(Term w) : what(std::move(w)) {}
@@ -194,7 +197,7 @@ TEST_F(GenServer, InitResultsStopIgnoreAndAlreadyStarted) {
     EXPECT_EQ(r.term(), tuple(atoms::error, tuple(atom("already_started"), kv)));
 }
 
-TEST_F(GenServer, InitTimeoutKillsTheServer) {
+TEST_P(GenServer, InitTimeoutKillsTheServer) {
     struct Slow : gs::Server {
         Task<Init> init() override {
             co_await self().receive([](const Term&) { return false; });
@@ -205,7 +208,7 @@ TEST_F(GenServer, InitTimeoutKillsTheServer) {
     EXPECT_EQ(r.term(), tuple(atoms::error, atoms::timeout));
 }
 
-TEST_F(GenServer, TrappingServerTerminatesWithItsParentsReason) {
+TEST_P(GenServer, TrappingServerTerminatesWithItsParentsReason) {
     struct Trapper : Kv {
         using Kv::Kv;
         Task<Init> init() override {
@@ -229,7 +232,7 @@ TEST_F(GenServer, TrappingServerTerminatesWithItsParentsReason) {
     EXPECT_EQ((*t)[1], Term(atom("parent_gone")));
 }
 
-TEST_F(GenServer, IdleTimeoutDeliversTimeoutToHandleInfo) {
+TEST_P(GenServer, IdleTimeoutDeliversTimeoutToHandleInfo) {
     struct Idle : gs::Server {
         Pid to;
         explicit Idle(Pid p) : to(p) {}
@@ -245,7 +248,7 @@ TEST_F(GenServer, IdleTimeoutDeliversTimeoutToHandleInfo) {
     EXPECT_EQ((*m)[1], Term(atoms::timeout));
 }
 
-TEST_F(GenServer, ServerCallsAnotherServerFromItsCallback) {
+TEST_P(GenServer, ServerCallsAnotherServerFromItsCallback) {
     start_kv("backend");
     struct Front : gs::Server {
         Task<Next> handle_call(Term req, From) override {
@@ -264,7 +267,7 @@ TEST_F(GenServer, ServerCallsAnotherServerFromItsCallback) {
     EXPECT_EQ(*gs::call(*node, front.pid(), atom("loop")), Term(atom("calling_self")));
 }
 
-TEST_F(GenServer, SystemGetStateAnswersWithTheServersState) {
+TEST_P(GenServer, SystemGetStateAnswersWithTheServersState) {
     Pid kv = start_kv();
     gs::cast(*node, kv, tuple(atom("put"), atom("a"), 1));
     // sys:get_state(Pid) is gen:call(Pid, system, get_state).

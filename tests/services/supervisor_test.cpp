@@ -21,7 +21,6 @@ namespace gs = edist::gen_server;
 
 namespace {
 
-std::shared_ptr<Node> start_node() { return test::start_local_node("suptest", true); }
 
 bool tagged(const Term& t, const char* tag) { return t.is_tuple() && t.tuple_size() >= 1 && t[0].is_atom(atom(tag)); }
 
@@ -46,10 +45,11 @@ ChildSpec child(Pid observer, const char* id, Restart restart = Restart::permane
     return {.id = atom(id), .start = worker(reporter(observer, atom(id))), .restart = restart};
 }
 
-class Supervisor : public ::testing::Test {
+// Every test runs on a node with one thread (the run queue) and on a node with two.
+class Supervisor : public ::testing::TestWithParam<unsigned> {
 protected:
     void SetUp() override {
-        node = start_node();
+        node = test::start_local_node("suptest", true, GetParam());
         box = node->make_mailbox().value();
     }
     void TearDown() override { node->stop(); }
@@ -81,7 +81,10 @@ protected:
 
 } // namespace
 
-TEST_F(Supervisor, OneForOneRestartsOnlyTheCrashedChild) {
+INSTANTIATE_TEST_SUITE_P(Threads, Supervisor, testing::Values(1u, 2u),
+                         [](const testing::TestParamInfo<unsigned>& i) { return i.param == 1 ? "OneThread" : "TwoThreads"; });
+
+TEST_P(Supervisor, OneForOneRestartsOnlyTheCrashedChild) {
     auto sup = start(*node, {.strategy = Strategy::one_for_one, .intensity = 5}, {child(box.pid(), "a"), child(box.pid(), "b")});
     ASSERT_TRUE(sup.ok()) << to_string(sup.term());
     auto a = started("a"), b = started("b");
@@ -95,7 +98,7 @@ TEST_F(Supervisor, OneForOneRestartsOnlyTheCrashedChild) {
               list(tuple(atom("b"), *b, atom("worker"), Term()), tuple(atom("a"), *a2, atom("worker"), Term())));
 }
 
-TEST_F(Supervisor, OneForAllRestartsEveryChild) {
+TEST_P(Supervisor, OneForAllRestartsEveryChild) {
     auto sup = start(*node, {.strategy = Strategy::one_for_all, .intensity = 5}, {child(box.pid(), "a"), child(box.pid(), "b")});
     ASSERT_TRUE(sup.ok());
     auto a = started("a"), b = started("b");
@@ -107,7 +110,7 @@ TEST_F(Supervisor, OneForAllRestartsEveryChild) {
     EXPECT_EQ(down_reason(ma), Term(atom("shutdown")));
 }
 
-TEST_F(Supervisor, RestForOneRestartsTheCrashedChildAndThoseStartedAfterIt) {
+TEST_P(Supervisor, RestForOneRestartsTheCrashedChildAndThoseStartedAfterIt) {
     auto sup = start(*node, {.strategy = Strategy::rest_for_one, .intensity = 5},
                      {child(box.pid(), "a"), child(box.pid(), "b"), child(box.pid(), "c")});
     ASSERT_TRUE(sup.ok());
@@ -121,7 +124,7 @@ TEST_F(Supervisor, RestForOneRestartsTheCrashedChildAndThoseStartedAfterIt) {
     EXPECT_FALSE(started("a", 0ms));
 }
 
-TEST_F(Supervisor, TransientRestartsOnlyAfterAbnormalExitsAndTemporaryNever) {
+TEST_P(Supervisor, TransientRestartsOnlyAfterAbnormalExitsAndTemporaryNever) {
     auto sup = start(*node, {.intensity = 5},
                      {child(box.pid(), "t", Restart::transient), child(box.pid(), "tmp", Restart::temporary)});
     ASSERT_TRUE(sup.ok());
@@ -145,7 +148,7 @@ TEST_F(Supervisor, TransientRestartsOnlyAfterAbnormalExitsAndTemporaryNever) {
     EXPECT_TRUE(started("t"));
 }
 
-TEST_F(Supervisor, TooManyRestartsShutTheSupervisorDown) {
+TEST_P(Supervisor, TooManyRestartsShutTheSupervisorDown) {
     auto sup = start(*node, {.intensity = 1, .period = 60s}, {child(box.pid(), "a", Restart::permanent), child(box.pid(), "b")});
     ASSERT_TRUE(sup.ok());
     auto a = started("a"), b = started("b");
@@ -162,7 +165,7 @@ TEST_F(Supervisor, TooManyRestartsShutTheSupervisorDown) {
     EXPECT_FALSE(started("a", 0ms));
 }
 
-TEST_F(Supervisor, ShutdownTimeoutKillsAStubbornChildAndBrutalKillKillsAtOnce) {
+TEST_P(Supervisor, ShutdownTimeoutKillsAStubbornChildAndBrutalKillKillsAtOnce) {
     auto sup = start(*node, {},
                      {{.id = atom("polite"), .start = worker(reporter(box.pid(), atom("polite"), true)), .shutdown = 5s},
                       {.id = atom("stubborn"), .start = worker(reporter(box.pid(), atom("stubborn"), true, true)), .shutdown = 100ms},
@@ -187,7 +190,7 @@ TEST_F(Supervisor, ShutdownTimeoutKillsAStubbornChildAndBrutalKillKillsAtOnce) {
     EXPECT_EQ((*next("stopping"))[1], Term(atom("polite")));
 }
 
-TEST_F(Supervisor, SimpleOneForOneStartsChildrenWithExtraArguments) {
+TEST_P(Supervisor, SimpleOneForOneStartsChildrenWithExtraArguments) {
     ChildSpec tmpl{.id = atoms::undefined,
                    .start = [to = box.pid()](Self sup, Term args) -> Task<StartResult> {
                        SpawnOptions o;
@@ -209,7 +212,7 @@ TEST_F(Supervisor, SimpleOneForOneStartsChildrenWithExtraArguments) {
     EXPECT_EQ(call(sup.pid(), atom("which_children")), list(tuple(atoms::undefined, r2[1], atom("worker"), Term())));
 }
 
-TEST_F(Supervisor, ChildThatFailsToStartFailsTheSupervisorAndStopsEarlierChildren) {
+TEST_P(Supervisor, ChildThatFailsToStartFailsTheSupervisorAndStopsEarlierChildren) {
     ChildSpec bad{.id = atom("bad"), .start = [](Self, Term) -> Task<StartResult> { co_return StartResult::error(atom("nope")); }};
     auto sup = start(*node, {}, {child(box.pid(), "a"), bad});
     EXPECT_EQ(sup.term(), tuple(atoms::error, tuple(atom("shutdown"), tuple(atom("failed_to_start_child"), atom("bad"), atom("nope")))));
@@ -218,7 +221,7 @@ TEST_F(Supervisor, ChildThatFailsToStartFailsTheSupervisorAndStopsEarlierChildre
     EXPECT_EQ(exit_reason_of(*a), Term(atoms::noproc));
 }
 
-TEST_F(Supervisor, SupervisesGenServersAndNestedSupervisors) {
+TEST_P(Supervisor, SupervisesGenServersAndNestedSupervisors) {
     struct Counter : gs::Server {
         std::int64_t n = 0;
         Task<Next> handle_call(Term, From) override { co_return reply(++n); }
@@ -243,7 +246,7 @@ TEST_F(Supervisor, SupervisesGenServersAndNestedSupervisors) {
     EXPECT_EQ(*gs::call(*node, atom("counter"), atom("next")), Term(1));
 }
 
-TEST_F(Supervisor, TerminatingAChildWaitingForARestartAttemptKeepsItDown) {
+TEST_P(Supervisor, TerminatingAChildWaitingForARestartAttemptKeepsItDown) {
     // The first restart fails; before failing, the start function queues calls in the
     // supervisor's mailbox, ahead of the try_again_restart cast the failure makes it send itself.
     auto fail_next = std::make_shared<std::atomic<bool>>(false);
@@ -287,7 +290,7 @@ TEST_F(Supervisor, TerminatingAChildWaitingForARestartAttemptKeepsItDown) {
     EXPECT_EQ(call(sup.pid(), tuple(atom("delete_child"), atom("f"))), Term(atoms::ok));
 }
 
-TEST_F(Supervisor, SimpleOneForOneAnswersSimpleOneForOneToCallsNotNamingAChildPid) {
+TEST_P(Supervisor, SimpleOneForOneAnswersSimpleOneForOneToCallsNotNamingAChildPid) {
     ChildSpec tmpl{.id = atom("tmpl"), .start = worker(reporter(box.pid(), atom("dyn")))};
     auto sup = start(*node, {.strategy = Strategy::simple_one_for_one}, {tmpl});
     ASSERT_TRUE(sup.ok());
@@ -304,7 +307,7 @@ TEST_F(Supervisor, SimpleOneForOneAnswersSimpleOneForOneToCallsNotNamingAChildPi
     EXPECT_EQ(call(sup.pid(), tuple(atom("terminate_child"), c[1])), Term(atoms::ok));
 }
 
-TEST_F(Supervisor, GetChildspecAndWhichChildrenReportTheSpecsModules) {
+TEST_P(Supervisor, GetChildspecAndWhichChildrenReportTheSpecsModules) {
     auto sup = start(*node, {},
                      {{.id = atom("plain"), .start = worker(reporter(box.pid(), atom("plain")))},
                       {.id = atom("named"),
@@ -351,7 +354,7 @@ TEST_F(Supervisor, GetChildspecAndWhichChildrenReportTheSpecsModules) {
     EXPECT_EQ(call(pool.pid(), tuple(atom("get_childspec"), box.pid())), tuple(atoms::error, atom("not_found")));
 }
 
-TEST_F(Supervisor, SimpleOneForOneStopsAllItsChildrenAtOnce) {
+TEST_P(Supervisor, SimpleOneForOneStopsAllItsChildrenAtOnce) {
     // Each child, trapping exits, reports the shutdown and lingers until told to go: stopped one
     // after another (with an infinite shutdown time) the second would never hear of it.
     ProcessBody lingering = [to = box.pid()](Self self) -> Task<> {
