@@ -38,10 +38,10 @@ int run_call(const CallCmdOptions& o) {
 
     NodeGuard guard{start_command_node(o.node_options, peer)};
     if (!guard.node) return exit_failure;
-    const auto timeout = *parse_timeout(o.node_options.timeout);
-    if (!connect_or_report(*guard.node, "call", peer, timeout)) return exit_failure;
+    const Deadline deadline(*parse_timeout(o.node_options.timeout));
+    if (!connect_or_report(*guard.node, "call", peer, deadline.left())) return exit_failure;
     CallOptions copts;
-    copts.timeout = timeout;
+    copts.timeout = deadline.left();
     auto out = erpc::call(*guard.node, atom(peer), atom(o.module), atom(o.function), *args, copts);
     if (!out.ok) return report_call_failure("call", what, peer, out, o.node_options.timeout);
     fmt::print("{}\n", to_pretty_string(out.value));

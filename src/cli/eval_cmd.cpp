@@ -43,16 +43,21 @@ void flatten_chars(const Term& t, std::string& out) {
 struct Step {
     Node& node;
     Atom peer;
-    CallOptions opts;
+    Deadline deadline; // shared by every call: --timeout bounds the whole command
+    CallOutcome call(Atom module, Atom function, Term args) const {
+        CallOptions opts;
+        opts.timeout = deadline.left();
+        return erpc::call(node, peer, module, function, std::move(args), opts);
+    }
     CallOutcome call(const char* module, const char* function, Term args) const {
-        return erpc::call(node, peer, atom(module), atom(function), std::move(args), opts);
+        return call(atom(module), atom(function), std::move(args));
     }
 };
 
 // ErrorInfo = {Location, Module, Descriptor}: Module:format_error(Descriptor) on the peer.
 std::string describe_error(const Step& step, const Term& info) {
     if (!info.is_tuple(3) || !info[1].is_atom()) return to_string(info);
-    auto text = erpc::call(step.node, step.peer, info[1].as_atom(), atom("format_error"), list(info[2]), step.opts);
+    auto text = step.call(info[1].as_atom(), atom("format_error"), list(info[2]));
     std::string where;
     const Term& loc = info[0];
     if (loc.is_integer()) where = fmt::format("line {}: ", to_string(loc));
@@ -97,10 +102,8 @@ int run_eval(const EvalOptions& o) {
 
     NodeGuard guard{start_command_node(o.node_options, peer)};
     if (!guard.node) return exit_failure;
-    const auto timeout = *parse_timeout(o.node_options.timeout);
-    if (!connect_or_report(*guard.node, "eval", peer, timeout)) return exit_failure;
-    Step step{*guard.node, atom(peer), {}};
-    step.opts.timeout = timeout;
+    const Step step{*guard.node, atom(peer), Deadline(*parse_timeout(o.node_options.timeout))};
+    if (!connect_or_report(*guard.node, "eval", peer, step.deadline.left())) return exit_failure;
 
     auto scanned = step.call("erl_scan", "string", list(chars));
     if (!scanned.ok && scanned.cls == ErlangClass::error && scanned.value.is_atom(atom("undef")))

@@ -37,7 +37,7 @@ void add_node_options(CLI::App& app, NodeCommandOptions& o) {
         })
         ->excludes(epmd)
         ->excludes(erl_epmd);
-    app.add_option("--timeout", o.timeout, "Seconds to wait for the connection and for the answer, or infinity")
+    app.add_option("--timeout", o.timeout, "Seconds the whole command may take (connecting and the answer), or infinity")
         ->default_val("10")
         ->check(check_timeout);
     app.add_flag("--verbose", o.verbose, "Print the node's log lines (connections, errors) to stderr");

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -35,6 +36,27 @@ void add_node_options(CLI::App& app, NodeCommandOptions& o);
 std::optional<std::chrono::milliseconds> parse_timeout(const std::string& text);
 // CLI11's check for a --timeout value: empty when parse_timeout reads it, else why not.
 std::string check_timeout(const std::string& text);
+
+// --timeout as a bound on the whole command, as erl_call's -timeout is: connecting and every
+// call the command makes share it, so `eval` (a scan, a parse per form, the evaluation) gives
+// up within the time asked for, not within that time per step.
+class Deadline {
+public:
+    explicit Deadline(std::chrono::milliseconds total)
+        : infinite_(total == std::chrono::milliseconds::max()), at_(infinite_ ? Clock::time_point() : Clock::now() + total) {}
+    // What is left: infinity for an infinite deadline; at least 1 ms once it has passed, so a
+    // step started then fails as a timeout rather than waiting.
+    std::chrono::milliseconds left() const {
+        if (infinite_) return std::chrono::milliseconds::max();
+        const auto rest = std::chrono::ceil<std::chrono::milliseconds>(at_ - Clock::now());
+        return std::max(rest, std::chrono::milliseconds(1));
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    bool infinite_;
+    Clock::time_point at_;
+};
 
 // --address's [HOST:]PORT as (HOST, PORT), HOST empty when not given; nullopt if malformed.
 std::optional<std::pair<std::string, std::uint16_t>> parse_address(const std::string& text);

@@ -32,13 +32,13 @@ int run_send(const SendOptions& o) {
     NodeGuard guard{start_command_node(o.node_options, peer)};
     if (!guard.node) return exit_failure;
     Node& node = *guard.node;
-    const auto timeout = *parse_timeout(o.node_options.timeout);
-    if (!connect_or_report(node, "send", peer, timeout)) return exit_failure;
+    const Deadline deadline(*parse_timeout(o.node_options.timeout));
+    if (!connect_or_report(node, "send", peer, deadline.left())) return exit_failure;
     auto from = node.make_mailbox();
     node.send(atom(o.name), atom(peer), *message, from ? std::optional<Pid>(from->pid()) : std::nullopt);
     // The message is on its way once written; a ping over the same connection comes back only
     // after the peer has read everything sent before it, so stopping the node cannot drop it.
-    if (!node.ping(atom(peer), timeout))
+    if (!node.ping(atom(peer), deadline.left()))
         return fail(fmt::format("send: the connection to '{}' closed before the message was delivered", peer));
     return exit_ok;
 }
