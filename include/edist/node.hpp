@@ -70,6 +70,7 @@ struct NodeOptions {
     // queued is closed (nodedown reason system_limit).
     std::size_t dist_buf_busy_limit = std::size_t(1) << 20;
     std::size_t dist_buf_max = std::size_t(64) << 20;
+    // The tick time the node starts with (at least 4 ms); Node::set_net_ticktime changes it.
     std::chrono::milliseconds net_ticktime = std::chrono::seconds(60);
     std::chrono::milliseconds net_setuptime = std::chrono::seconds(7);
     // Threads the node runs when it owns its io_context.
@@ -152,6 +153,24 @@ public:
     // Bytes waiting to be written to `node` (0 without a connection), like the queue_size of
     // an OTP distribution port: what dist_buf_busy_limit is compared with.
     std::size_t dist_queue_size(Atom node) const;
+
+    // net_kernel:get_net_ticktime/0: the tick time (NodeOptions::net_ticktime until changed),
+    // or, while a change is under way, the one it is changing to (`changing`: OTP's
+    // {ongoing_change_to, T}).
+    struct NetTicktime {
+        std::chrono::milliseconds ticktime;
+        bool changing = false;
+    };
+    NetTicktime net_ticktime() const;
+    // net_kernel:set_net_ticktime/2. For `transition` the connections tick for both tick times
+    // (ticks written as often as the shorter needs, a silent peer declared down only after the
+    // longer), so that peers changing a little earlier or later keep their connections, then
+    // for the new one alone. Answers unchanged, change_initiated, or ongoing_change_to (with
+    // its target) when an earlier change has not ended; badarg for a tick time under 4 ms or
+    // a negative transition.
+    enum class TicktimeChange { unchanged, change_initiated, ongoing_change_to };
+    Result<std::pair<TicktimeChange, std::chrono::milliseconds>> set_net_ticktime(
+        std::chrono::milliseconds ticktime, std::chrono::milliseconds transition = std::chrono::seconds(60));
 
     // nodeup/nodedown callbacks; returns an id for unmonitor_nodes. A nodeup callback runs on
     // the node's thread before connect() (or ping()) to that node returns, so it must not wait

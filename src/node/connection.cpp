@@ -33,7 +33,7 @@ Connection::Connection(Node::Impl& node, Atom peer, Strand strand, bool outgoing
       tick_timer_(strand_),
       outgoing_(outgoing),
       peer_(peer),
-      ticker_(node.options.net_ticktime) {}
+      ticker_(node.tick_schedule()) {}
 
 Connection::~Connection() = default;
 
@@ -574,7 +574,14 @@ void Connection::deliver(Result<std::size_t> r) {
              "closing the connection to " + std::string(peer_.name()) + ": " + r.error().what());
 }
 
+void Connection::retick() {
+    asio::post(strand_, [self = shared_from_this()] {
+        if (self->is_up()) self->arm_tick(); // re-arming cancels the wait under way
+    });
+}
+
 void Connection::arm_tick() {
+    ticker_.retime(node_.tick_schedule());
     tick_timer_.expires_after(ticker_.interval());
     tick_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
         if (ec || self->is_closed()) return;

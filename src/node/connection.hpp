@@ -40,6 +40,8 @@ public:
     bool hold(const std::shared_ptr<detail::Process>& p, std::uint64_t seq);
     // Bytes encoded and not yet written (the batch being written counts until it is done).
     std::size_t queue_size() const;
+    // The node's tick time changed: take the new tick schedule now (from any thread).
+    void retick();
     bool is_up() const;
     // Up, and every nodeup subscriber has been told (what Node::connect waits for).
     bool is_announced() const;
@@ -80,7 +82,7 @@ private:
     void write_final_bytes();
     void on_written(const std::error_code& ec, std::size_t n);
     bool on_node_thread() const;
-    void arm_tick();
+    void arm_tick(); // on the strand, once up: the next tick interval, on the node's current schedule
     void fail(Term reason, std::string why);
     void lose_simultaneous_connect();
     handshake::Config handshake_config() const;

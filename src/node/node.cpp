@@ -127,6 +127,8 @@ Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->self = 
 Node::~Node() { stop(); }
 
 namespace {
+constexpr std::chrono::milliseconds min_net_ticktime{4};
+
 struct NodeAccess : Node {
     explicit NodeAccess(std::unique_ptr<Node::Impl> i) : Node(std::move(i)) {}
 };
@@ -159,6 +161,9 @@ Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, 
     if (!o.hidden)
         return Error(atom("notsup"), "visible nodes must take part in global and pg, which edist does not implement "
                                      "yet; run hidden (the default)");
+    if (o.net_ticktime < min_net_ticktime)
+        return Error(atoms::badarg, "net_ticktime must be at least 4 ms (a tick is written every quarter of it)");
+    impl->ticktime = dist::NetTicktime(o.net_ticktime);
     if (!o.long_names && host.find('.') != std::string::npos) o.long_names = true;
     try {
         impl->name = Atom(alive + "@" + host);
@@ -271,6 +276,36 @@ std::size_t Node::dist_queue_size(Atom node) const {
         c = it->second;
     }
     return c->queue_size();
+}
+
+Node::NetTicktime Node::net_ticktime() const {
+    std::lock_guard lock(impl_->ticktime_mutex);
+    auto r = impl_->ticktime.get(dist::NetTicktime::Clock::now());
+    return {r.ticktime, r.changing};
+}
+
+Result<std::pair<Node::TicktimeChange, std::chrono::milliseconds>> Node::set_net_ticktime(
+    std::chrono::milliseconds ticktime, std::chrono::milliseconds transition) {
+    if (ticktime < min_net_ticktime)
+        return Error(atoms::badarg, "net_ticktime must be at least 4 ms (a tick is written every quarter of it)");
+    if (transition < std::chrono::milliseconds(0)) return Error(atoms::badarg, "a transition period cannot be negative");
+    std::pair<dist::NetTicktime::Outcome, std::chrono::milliseconds> r;
+    {
+        std::lock_guard lock(impl_->ticktime_mutex);
+        r = impl_->ticktime.set(ticktime, transition, dist::NetTicktime::Clock::now());
+    }
+    if (r.first == dist::NetTicktime::Outcome::change_initiated) {
+        // Every connection takes the new schedule now rather than at its next tick, which with
+        // the old tick time could come after a peer that shortened it has given up on us.
+        std::vector<std::shared_ptr<Connection>> all;
+        {
+            std::lock_guard lock(impl_->conns_mutex);
+            for (auto& [_, c] : impl_->conns) all.push_back(c);
+        }
+        for (auto& c : all) c->retick();
+    }
+    static_assert(int(TicktimeChange::ongoing_change_to) == int(dist::NetTicktime::Outcome::ongoing_change_to));
+    return std::pair{static_cast<TicktimeChange>(r.first), r.second};
 }
 
 bool Node::connect(Atom node, std::chrono::milliseconds timeout) {

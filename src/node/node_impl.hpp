@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dist/control.hpp"
+#include "dist/ticker.hpp"
 #include "node/process.hpp"
 
 #include <edist/exports.hpp>
@@ -72,6 +73,15 @@ struct Node::Impl {
     std::atomic<std::uint64_t> ref_counter{0};
     // The I/O server new processes get as group leader (none until the services start it).
     std::optional<Pid> default_group_leader;
+
+    // net_ticktime and its changes (set_net_ticktime); connections take their tick schedule
+    // from it each time they arm their tick timer.
+    mutable std::mutex ticktime_mutex;
+    dist::NetTicktime ticktime{std::chrono::seconds(60)}; // NodeOptions' value, set by start
+    dist::TickSchedule tick_schedule() {
+        std::lock_guard lock(ticktime_mutex);
+        return ticktime.schedule(dist::NetTicktime::Clock::now());
+    }
 
     // Connections by peer node name (atom index).
     mutable std::mutex conns_mutex;

@@ -15,7 +15,7 @@ Result<bool> start_rex(Node& node);
 Result<bool> start_io_server(Node& node);
 void export_erpc(Node& node);
 // erlang:node/0, nodes/0,1, whereis/1, registered/0, is_process_alive/1, apply/3 and
-// net_kernel:get_net_ticktime/0 for other nodes to call.
+// net_kernel:get_net_ticktime/0 and set_net_ticktime/1,2 for other nodes to call.
 void export_builtin_functions(Node& node);
 
 } // namespace edist::services

@@ -681,3 +681,51 @@ TEST(DistTicker, TicksWhenIdleAndDeclaresThePeerDownAfterFourSilentIntervals) {
     EXPECT_EQ(t.on_interval(false, true), Ticker::Action::none);
     EXPECT_EQ(t.on_interval(false, true), Ticker::Action::peer_down);
 }
+
+TEST(DistTicker, ARetimedTickerCountsTheSilenceAlreadyHeardAgainstTheNewLimit) {
+    Ticker t(std::chrono::seconds(60));
+    EXPECT_EQ(t.on_interval(false, true), Ticker::Action::none); // 15 s silent
+    t.retime({std::chrono::seconds(1), std::chrono::seconds(17)});
+    EXPECT_EQ(t.interval(), std::chrono::seconds(1));
+    EXPECT_EQ(t.on_interval(false, false), Ticker::Action::send_tick); // 16 s silent: not yet
+    EXPECT_EQ(t.on_interval(false, true), Ticker::Action::peer_down);  // 17 s
+    EXPECT_EQ(t.on_interval(true, false), Ticker::Action::send_tick);  // heard again: silence reset
+}
+
+// net_kernel:set_net_ticktime/2's answers, and the schedule a connection ticks by meanwhile.
+TEST(DistNetTicktime, AChangeTicksForBothTickTimesUntilTheTransitionEnds) {
+    using namespace std::chrono_literals;
+    using Outcome = NetTicktime::Outcome;
+    const auto t0 = NetTicktime::Clock::time_point() + 1h;
+    NetTicktime n(60s);
+    EXPECT_EQ(n.get(t0).ticktime, 60s);
+    EXPECT_FALSE(n.get(t0).changing);
+    EXPECT_EQ(n.set(60s, 60s, t0), std::pair(Outcome::unchanged, std::chrono::milliseconds(60s)));
+
+    // Shorter: ticks at once as often as 8 s needs, the peer given the old 60 s until the end.
+    EXPECT_EQ(n.set(8s, 10s, t0), std::pair(Outcome::change_initiated, std::chrono::milliseconds(8s)));
+    EXPECT_TRUE(n.get(t0).changing);
+    EXPECT_EQ(n.get(t0).ticktime, 8s);
+    EXPECT_EQ(n.schedule(t0).send_every, 2s);
+    EXPECT_EQ(n.schedule(t0).down_after, 60s);
+    // Another change meanwhile is refused with the target of the one under way.
+    EXPECT_EQ(n.set(5s, 0s, t0 + 9s), std::pair(Outcome::ongoing_change_to, std::chrono::milliseconds(8s)));
+    EXPECT_EQ(n.change_ends(), t0 + 10s);
+    // At the end, the new tick time alone.
+    EXPECT_FALSE(n.get(t0 + 10s).changing);
+    EXPECT_EQ(n.schedule(t0 + 10s).send_every, 2s);
+    EXPECT_EQ(n.schedule(t0 + 10s).down_after, 8s);
+    EXPECT_EQ(n.change_ends(), std::nullopt);
+
+    // Longer: still ticks as often as the old, shorter one needs until the end.
+    EXPECT_EQ(n.set(20s, 5s, t0 + 10s).first, Outcome::change_initiated);
+    EXPECT_EQ(n.schedule(t0 + 11s).send_every, 2s);
+    EXPECT_EQ(n.schedule(t0 + 11s).down_after, 20s);
+    EXPECT_EQ(n.schedule(t0 + 15s).send_every, 5s);
+
+    // A transition of 0 ends at once.
+    EXPECT_EQ(n.set(4s, 0s, t0 + 20s).first, Outcome::change_initiated);
+    EXPECT_FALSE(n.get(t0 + 20s).changing);
+    EXPECT_EQ(n.schedule(t0 + 20s).send_every, 1s);
+    EXPECT_EQ(n.schedule(t0 + 20s).down_after, 4s);
+}

@@ -1,6 +1,6 @@
 // edist::Node when a real erl peer fails or races: kill -9 gives nodedown at once, SIGSTOP
 // gives nodedown within OTP's net_ticktime bounds (and an idle live peer is never dropped),
-// and simultaneous connects from both sides end with exactly one connection.
+// also after erl changed the tick time cluster-wide, and simultaneous connects from both sides end with exactly one connection.
 //
 // Private OTP epmd per test process, unique names, erl side in tests/data/node/node_peer.erl.
 #include "interop/node_support.hpp"
@@ -112,6 +112,42 @@ TEST_F(NodeFailure, SigstopOfErlGivesNodedownWithinTickBoundsAndAnIdlePeerIsKept
     // Resumed, erl learns the connection is gone, and the two can connect again.
     EXPECT_TRUE(erl.process().wait_line("NODEDOWN " + us)) << erl.transcript();
     EXPECT_TRUE(cpp->ping(erl.name())) << cpp.log.text();
+}
+
+// The tick time changed cluster-wide from erl, as OTP documents it (rpc:multicall(net_kernel,
+// set_net_ticktime, [T])), from 60 s to 4 s with no transition: the C++ node ticks at once as
+// often as erl's new 4 s needs, so an idle connection survives (it ticked every 15 s before),
+// and it notices a stopped erl within the new bounds (it would wait 45-75 s before).
+TEST_F(NodeFailure, ATicktimeChangedClusterWideFromErlTakesEffectOnTheCppNode) {
+    constexpr auto ticktime = 4s;
+    ErlNode erl(erl_options(unique_name("erl_tt"))); // net_ticktime 60, as both start
+    ASSERT_TRUE(erl.ready()) << erl.transcript();
+    CppNode cpp(unique_name("cpp_tt") + "@" + short_host(), epmd_port());
+    ASSERT_TRUE(cpp) << cpp.error();
+    NodeEvents events(*cpp);
+    const std::string us(cpp->name().name());
+    ASSERT_TRUE(cpp->ping(erl.name())) << cpp.log.text();
+    ASSERT_TRUE(erl.process().wait_line("NODEUP " + us));
+
+    EXPECT_EQ(erl.eval("rpc:multicall([node(), '" + us + "'], net_kernel, set_net_ticktime, [4, 0])"),
+              "{[change_initiated,change_initiated],[]}");
+    EXPECT_EQ(cpp->net_ticktime().ticktime, ticktime);
+    EXPECT_FALSE(cpp->net_ticktime().changing);
+
+    // Idle for longer than the new tick time: ticks keep it up on both sides.
+    EXPECT_FALSE(events.wait(NodeEvent::Kind::nodedown, erl.name(), ticktime * 3 / 2))
+        << "an idle but live peer was dropped: " << cpp.log.text();
+    EXPECT_EQ(erl.process().count("NODEDOWN " + us), 0u) << "erl dropped us while idle: " << erl.transcript();
+
+    const auto stopped = Clock::now();
+    erl.process().signal(SIGSTOP);
+    auto down = events.wait(NodeEvent::Kind::nodedown, erl.name(), ticktime * 3);
+    erl.process().signal(SIGCONT);
+    ASSERT_TRUE(down) << "no nodedown within " << seconds(ticktime * 3) << " s of SIGSTOP\n" << cpp.log.text();
+    const auto took = down->at - stopped;
+    EXPECT_GE(took, ticktime * 3 / 4 - 300ms) << "dropped after only " << seconds(took) << " s";
+    EXPECT_LE(took, ticktime * 5 / 4 + 1500ms) << "dropped only after " << seconds(took) << " s";
+    EXPECT_EQ(down->event.reason, Term(atom("net_tick_timeout"))) << to_string(down->event.reason);
 }
 
 // Both sides dial each other at the same instant (erl spins to an agreed microsecond, then

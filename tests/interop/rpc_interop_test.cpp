@@ -324,6 +324,28 @@ TEST_F(RpcInterop, ErlangInfoFunctionsAnswerOnACppNodeAsOnAHiddenNode) {
               "undef");
 }
 
+// net_kernel's tick time functions, which rpc:multicall(net_kernel, set_net_ticktime, [T])
+// calls on every node of a cluster: the same calls give a C++ node and an erl node the same
+// answers, from the first change through the refusals while it is under way.
+TEST_F(RpcInterop, NetKernelTicktimeCallsAnswerAsOnAnErlNode) {
+    auto client = start_erl("client");
+    auto beam = start_erl("beam");
+    const std::string answers = client->eval(
+        "Try = fun(N, F, A) -> try erpc:call(N, net_kernel, F, A) catch error:{exception, R, _} -> {error, R} end "
+        "end, Seq = fun(N) -> [Try(N, get_net_ticktime, []), Try(N, set_net_ticktime, [60]), "
+        "Try(N, set_net_ticktime, [0]), Try(N, set_net_ticktime, [foo]), Try(N, set_net_ticktime, [8, -1]), "
+        "Try(N, set_net_ticktime, [8, 30]), Try(N, get_net_ticktime, []), Try(N, set_net_ticktime, [5]), "
+        "Try(N, set_net_ticktime, [60, 0])] end, {Seq(" +
+        cpp_atom_ + "), Seq(" + quoted(*beam) + ")}");
+    const std::string expected = "[60,unchanged,{error,function_clause},{error,function_clause},"
+                                 "{error,function_clause},change_initiated,{ongoing_change_to,8},"
+                                 "{ongoing_change_to,8},{ongoing_change_to,8}]";
+    EXPECT_EQ(answers, "{" + expected + "," + expected + "}") << "C++ node's answers first, erl's second";
+    const auto now = node().net_ticktime();
+    EXPECT_EQ(now.ticktime, 8s);
+    EXPECT_TRUE(now.changing);
+}
+
 TEST_F(RpcInterop, ErlCastsMulticallsAndRequestIdsReachCppFunctions) {
     auto client = start_erl("client");
     auto beam = start_erl("beam");

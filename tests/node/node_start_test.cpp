@@ -1,4 +1,5 @@
-// Node::start refuses names erl would refuse, with badarg and a message saying which part.
+// Node::start refuses names erl would refuse, with badarg and a message saying which part, and
+// tick times too short to tick by.
 #include <edist/node.hpp>
 
 #include <gtest/gtest.h>
@@ -35,4 +36,37 @@ TEST(NodeStart, NamesErlAcceptsStart) {
         EXPECT_EQ((*n)->name().name(), name);
         (*n)->stop();
     }
+}
+
+// A tick is written every quarter of net_ticktime: under 4 ms that would be a timer of 0 ms.
+TEST(NodeStart, ATicktimeTooShortToTickIsRefusedAtStartAndWhenChanged) {
+    using namespace std::chrono_literals;
+    NodeOptions o;
+    o.name = "ticks@localhost";
+    o.cookie = "test";
+    o.register_with_epmd = false;
+    o.log = [](LogLevel, std::string_view) {};
+    o.net_ticktime = 3ms;
+    auto refused = Node::start(o);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().reason(), atoms::badarg);
+    EXPECT_NE(std::string(refused.error().what()).find("net_ticktime"), std::string::npos) << refused.error().what();
+
+    o.net_ticktime = 4ms;
+    auto n = Node::start(o);
+    ASSERT_TRUE(n.ok()) << n.error().what();
+    EXPECT_EQ((*n)->net_ticktime().ticktime, 4ms);
+    auto r = (*n)->set_net_ticktime(3ms);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().reason(), atoms::badarg);
+    r = (*n)->set_net_ticktime(10s, -1ms);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().reason(), atoms::badarg);
+    EXPECT_EQ((*n)->net_ticktime().ticktime, 4ms) << "a refused change changes nothing";
+    r = (*n)->set_net_ticktime(10s, 0s);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->first, Node::TicktimeChange::change_initiated);
+    EXPECT_EQ((*n)->net_ticktime().ticktime, 10s);
+    EXPECT_FALSE((*n)->net_ticktime().changing);
+    (*n)->stop();
 }
