@@ -70,7 +70,8 @@ struct NodeOptions {
     // queued is closed (nodedown reason system_limit).
     std::size_t dist_buf_busy_limit = std::size_t(1) << 20;
     std::size_t dist_buf_max = std::size_t(64) << 20;
-    // The tick time the node starts with (at least 4 ms); Node::set_net_ticktime changes it.
+    // The tick time the node starts with (4 ms to a billion seconds); Node::set_net_ticktime
+    // changes it.
     std::chrono::milliseconds net_ticktime = std::chrono::seconds(60);
     std::chrono::milliseconds net_setuptime = std::chrono::seconds(7);
     // Threads the node runs when it owns its io_context.
@@ -166,8 +167,8 @@ public:
     // (ticks written as often as the shorter needs, a silent peer declared down only after the
     // longer), so that peers changing a little earlier or later keep their connections, then
     // for the new one alone. Answers unchanged, change_initiated, or ongoing_change_to (with
-    // its target) when an earlier change has not ended; badarg for a tick time under 4 ms or
-    // a negative transition.
+    // its target) when an earlier change has not ended; badarg for a tick time under 4 ms, or
+    // a tick time or transition over a billion seconds or a negative transition.
     enum class TicktimeChange { unchanged, change_initiated, ongoing_change_to };
     Result<std::pair<TicktimeChange, std::chrono::milliseconds>> set_net_ticktime(
         std::chrono::milliseconds ticktime, std::chrono::milliseconds transition = std::chrono::seconds(60));

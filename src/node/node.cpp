@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <unistd.h>
 #include <netdb.h>
 
@@ -127,7 +128,18 @@ Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->self = 
 Node::~Node() { stop(); }
 
 namespace {
+// A tick is written every quarter of net_ticktime, so under 4 ms it would be a 0 ms timer. A
+// billion seconds (31 years) is past any sensible tick time or transition, and keeps every
+// deadline computed from them inside steady_clock's range.
 constexpr std::chrono::milliseconds min_net_ticktime{4};
+constexpr std::chrono::milliseconds max_tick_setting = std::chrono::seconds(1'000'000'000);
+
+std::optional<Error> bad_ticktime(std::chrono::milliseconds t) {
+    if (t < min_net_ticktime || t > max_tick_setting)
+        return Error(atoms::badarg, "net_ticktime must be at least 4 ms (a tick is written every quarter of it) and "
+                                    "at most a billion seconds");
+    return std::nullopt;
+}
 
 struct NodeAccess : Node {
     explicit NodeAccess(std::unique_ptr<Node::Impl> i) : Node(std::move(i)) {}
@@ -161,8 +173,7 @@ Result<std::shared_ptr<Node>> start_node(std::unique_ptr<asio::io_context> own, 
     if (!o.hidden)
         return Error(atom("notsup"), "visible nodes must take part in global and pg, which edist does not implement "
                                      "yet; run hidden (the default)");
-    if (o.net_ticktime < min_net_ticktime)
-        return Error(atoms::badarg, "net_ticktime must be at least 4 ms (a tick is written every quarter of it)");
+    if (auto e = bad_ticktime(o.net_ticktime)) return *e;
     impl->ticktime = dist::NetTicktime(o.net_ticktime);
     if (!o.long_names && host.find('.') != std::string::npos) o.long_names = true;
     try {
@@ -286,9 +297,9 @@ Node::NetTicktime Node::net_ticktime() const {
 
 Result<std::pair<Node::TicktimeChange, std::chrono::milliseconds>> Node::set_net_ticktime(
     std::chrono::milliseconds ticktime, std::chrono::milliseconds transition) {
-    if (ticktime < min_net_ticktime)
-        return Error(atoms::badarg, "net_ticktime must be at least 4 ms (a tick is written every quarter of it)");
-    if (transition < std::chrono::milliseconds(0)) return Error(atoms::badarg, "a transition period cannot be negative");
+    if (auto e = bad_ticktime(ticktime)) return *e;
+    if (transition < std::chrono::milliseconds(0) || transition > max_tick_setting)
+        return Error(atoms::badarg, "a transition period is 0 to a billion seconds");
     std::pair<dist::NetTicktime::Outcome, std::chrono::milliseconds> r;
     {
         std::lock_guard lock(impl_->ticktime_mutex);
@@ -304,7 +315,9 @@ Result<std::pair<Node::TicktimeChange, std::chrono::milliseconds>> Node::set_net
         }
         for (auto& c : all) c->retick();
     }
-    static_assert(int(TicktimeChange::ongoing_change_to) == int(dist::NetTicktime::Outcome::ongoing_change_to));
+    static_assert(int(TicktimeChange::unchanged) == int(dist::NetTicktime::Outcome::unchanged) &&
+                  int(TicktimeChange::change_initiated) == int(dist::NetTicktime::Outcome::change_initiated) &&
+                  int(TicktimeChange::ongoing_change_to) == int(dist::NetTicktime::Outcome::ongoing_change_to));
     return std::pair{static_cast<TicktimeChange>(r.first), r.second};
 }
 

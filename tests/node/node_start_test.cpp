@@ -39,7 +39,8 @@ TEST(NodeStart, NamesErlAcceptsStart) {
 }
 
 // A tick is written every quarter of net_ticktime: under 4 ms that would be a timer of 0 ms.
-TEST(NodeStart, ATicktimeTooShortToTickIsRefusedAtStartAndWhenChanged) {
+// Durations past a billion seconds are refused too: no steady_clock deadline could hold them.
+TEST(NodeStart, ATicktimeTooShortToTickOrTooLongForAClockIsRefusedAtStartAndWhenChanged) {
     using namespace std::chrono_literals;
     NodeOptions o;
     o.name = "ticks@localhost";
@@ -60,6 +61,13 @@ TEST(NodeStart, ATicktimeTooShortToTickIsRefusedAtStartAndWhenChanged) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().reason(), atoms::badarg);
     r = (*n)->set_net_ticktime(10s, -1ms);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().reason(), atoms::badarg);
+    // Durations no clock deadline can hold are refused rather than overflowing one.
+    r = (*n)->set_net_ticktime(std::chrono::milliseconds::max());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().reason(), atoms::badarg);
+    r = (*n)->set_net_ticktime(10s, std::chrono::milliseconds::max());
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().reason(), atoms::badarg);
     EXPECT_EQ((*n)->net_ticktime().ticktime, 4ms) << "a refused change changes nothing";
