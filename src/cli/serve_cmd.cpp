@@ -14,6 +14,8 @@
 #include <memory>
 #include <pthread.h>
 
+#include <chrono>
+
 namespace edist::cli {
 
 namespace {
@@ -25,6 +27,7 @@ struct ServeOptions {
     std::uint16_t epmd_port = 0;
     std::uint16_t erl_epmd_port = 0;
     std::uint16_t port = 0;
+    unsigned net_ticktime = 60; // seconds, as erl -kernel net_ticktime
     bool verbose = false;
 };
 
@@ -44,6 +47,7 @@ int run_serve(const ServeOptions& o) {
     n.cookie = o.cookie;
     if (o.epmd_port != 0) n.epmd_port = o.epmd_port;
     n.listen_port = o.port;
+    n.net_ticktime = std::chrono::seconds(o.net_ticktime);
     if (o.erl_epmd_port != 0) n.resolver = static_resolver(o.erl_epmd_port); // listens there, no epmd
     if (o.verbose)
         n.log = [](LogLevel level, std::string_view line) {
@@ -91,6 +95,11 @@ Command add_serve_command(CLI::App& root) {
         ->check(CLI::Range(1, 65535))
         ->excludes(epmd)
         ->excludes(port);
+    serve->add_option("--net-ticktime", o->net_ticktime,
+                      "The tick time in seconds, as erl -kernel net_ticktime: a silent peer is declared down after "
+                      "about this long. It must match the cluster's (net_kernel:set_net_ticktime changes it "
+                      "later); default: 60")
+        ->check(CLI::Range(1, 1'000'000'000));
     serve->add_flag("--verbose", o->verbose, "Print the node's log lines to stderr");
     return {serve, [o] { return run_serve(*o); }};
 }

@@ -191,8 +191,10 @@ TEST_F(CliNodeTest, ServeOffersEchoAndEdistDemoToErl) {
     OtpEpmd epmd;
     ASSERT_TRUE(epmd.ready());
     const std::string sname = unique_name("served");
+    // A tick time other than the default (and longer than erl's 60 s, so that the connection
+    // stays up however long the test is idle).
     Process serve({edist_binary(), "serve", "--sname", sname, "--cookie", cookie, "--epmd-port",
-                   std::to_string(epmd.port())});
+                   std::to_string(epmd.port()), "--net-ticktime", "120"});
     ASSERT_TRUE(serve.wait_line("is up", 20s)) << serve.transcript();
     ErlNode erl(erl_options("serve_client", epmd.port()));
     ASSERT_TRUE(erl.ready()) << erl.transcript();
@@ -242,6 +244,8 @@ TEST_F(CliNodeTest, ServeOffersEchoAndEdistDemoToErl) {
               "{ping,<<112,111,110,103>>}");
     EXPECT_EQ(erl.eval("gen_server:call({echo, " + s + "}, {any, [term]}, 10000)"), "{any,[term]}");
     EXPECT_EQ(erl.eval("gen_server:call({echo, " + s + "}, again)"), "again");
+
+    EXPECT_EQ(erl.eval("rpc:call(" + s + ", net_kernel, get_net_ticktime, [])"), "120");
 
     // The CLI's own client commands work against the served node too.
     auto call = edist_node({"call", sname, "edist_demo", "add", "[40, 2]"}, epmd.port());
