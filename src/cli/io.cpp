@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include <stdio_ext.h> // __fpurge
 #include <unistd.h>
 
 namespace edist::cli {
@@ -47,7 +48,15 @@ bool write_all(const std::string& path, std::span<const std::uint8_t> bytes, std
     }
     bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
     ok = (to_stdout ? std::fflush(f) : std::fclose(f)) == 0 && ok;
-    if (!ok) error = fmt::format("cannot write {}: {}", to_stdout ? "<stdout>" : path, std::strerror(errno));
+    if (!ok) {
+        error = fmt::format("cannot write {}: {}", to_stdout ? "<stdout>" : path, std::strerror(errno));
+        if (to_stdout) {
+            // Reported here: drop what is left in the buffer and the error flag, or the exit-time
+            // check (main.cpp) would try the write again and say it a second time.
+            __fpurge(stdout);
+            std::clearerr(stdout);
+        }
+    }
     return ok;
 }
 
