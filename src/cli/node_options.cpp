@@ -168,7 +168,9 @@ bool connect_or_report(Node& node, const std::string& command, const std::string
     const auto start = std::chrono::steady_clock::now();
     if (node.connect(atom(peer), timeout)) return true;
     const bool timed_out = std::chrono::steady_clock::now() - start >= timeout;
-    const std::string why = take_last_warning();
+    std::string why = take_last_warning();
+    // The node's line names the peer as this one does; say it once.
+    if (const std::string again = "cannot connect to " + peer + ": "; why.starts_with(again)) why.erase(0, again.size());
     if (!why.empty())
         fail(fmt::format("{}: noconnection: cannot connect to '{}': {}", command, peer, why));
     else if (timed_out) // a node that does not answer (stopped, overloaded), or a blackholed host

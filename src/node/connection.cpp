@@ -4,6 +4,8 @@
 #include <edist/flags.hpp>
 #include <edist/text.hpp>
 
+#include <fmt/core.h>
+
 namespace edist {
 
 namespace {
@@ -256,6 +258,15 @@ void Connection::start_outgoing() {
         auto [alive, host] = split_node(self->peer_.name());
         if (host.empty()) {
             self->fail(atom("badarg"), "node name " + std::string(self->peer_.name()) + " has no host part");
+            return;
+        }
+        // As OTP's inet_tcp_dist: a host that does not fit this node's names is refused before
+        // anything is asked of the network.
+        const bool long_names = self->node_.options.long_names;
+        if (!handshake::host_fits(host, long_names ? handshake::NameMode::longnames : handshake::NameMode::shortnames)) {
+            self->fail(atom("badarg"), fmt::format("cannot connect to {}: this node uses {}, and host '{}' does not fit them",
+                                                   self->peer_.name(), long_names ? "long names (-name)" : "short names (-sname)",
+                                                   host));
             return;
         }
         self->node_.resolver->async_address_please(

@@ -163,6 +163,14 @@ TEST_F(NodeCommands, ConnectFailuresSayWhy) {
     EXPECT_NE(cookie.err.find("send: noconnection: cannot connect to '" + node() + "': handshake"), std::string::npos)
         << cookie.err;
     EXPECT_NE(cookie.err.find("cookie differs"), std::string::npos) << cookie.err;
+
+    // A long-names node cannot reach a short host name (OTP's inet_tcp_dist refuses it before
+    // connecting); the line says so once, not as a handshake failure.
+    auto mode = edist({"call", node(), "erlang", "node", "--name", "probe@" + short_host() + ".local"});
+    EXPECT_TRUE(one_line_failure(mode));
+    EXPECT_EQ(mode.err, "edist: call: noconnection: cannot connect to '" + node() +
+                            "': this node uses long names (-name), and host '" + short_host() +
+                            "' does not fit them\n");
 }
 
 // As `edist term encode -`: a term too big or awkward for the command line comes on stdin.
