@@ -106,10 +106,8 @@ Handshake Handshake::initiate(Config config, Time now) {
     } else if (!is_node_name(c.peer_node)) {
         hs.fail(atoms::badarg, fmt::format("cannot connect to '{}': not a node name (name@host)",
                                            c.peer_node));
-    } else if (!host_fits(node_host(c.peer_node), c.name_mode)) {
-        hs.fail(atoms::badarg, fmt::format("cannot connect to '{}': this node uses {}, and host "
-                                           "'{}' does not fit them", c.peer_node, mode,
-                                           node_host(c.peer_node)));
+    } else if (auto misfit = host_misfit(node_host(c.peer_node), c.name_mode)) {
+        hs.fail(atoms::badarg, fmt::format("cannot connect to '{}': {}", c.peer_node, *misfit));
     } else if (c.ask_for_name) {
         if (c.this_node.empty() || c.this_node.find('@') != std::string::npos ||
             !is_valid_atom_text(c.this_node))

@@ -30,6 +30,12 @@ bool host_fits(std::string_view host, NameMode mode) {
     return true;
 }
 
+std::optional<std::string> host_misfit(std::string_view host, NameMode mode) {
+    if (host_fits(host, mode)) return std::nullopt;
+    const std::string_view names = mode == NameMode::longnames ? "long names (-name)" : "short names (-sname)";
+    return "this node uses " + std::string(names) + ", and host '" + std::string(host) + "' does not fit them";
+}
+
 bool is_allowed(std::string_view node, const std::vector<std::string>& allowed) {
     const auto at = node.find('@');
     const std::string_view name = node.substr(0, at), host = node.substr(at + 1);

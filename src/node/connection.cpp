@@ -4,8 +4,6 @@
 #include <edist/flags.hpp>
 #include <edist/text.hpp>
 
-#include <fmt/core.h>
-
 namespace edist {
 
 namespace {
@@ -262,11 +260,9 @@ void Connection::start_outgoing() {
         }
         // As OTP's inet_tcp_dist: a host that does not fit this node's names is refused before
         // anything is asked of the network.
-        const bool long_names = self->node_.options.long_names;
-        if (!handshake::host_fits(host, long_names ? handshake::NameMode::longnames : handshake::NameMode::shortnames)) {
-            self->fail(atom("badarg"), fmt::format("cannot connect to {}: this node uses {}, and host '{}' does not fit them",
-                                                   self->peer_.name(), long_names ? "long names (-name)" : "short names (-sname)",
-                                                   host));
+        const auto mode = self->node_.options.long_names ? handshake::NameMode::longnames : handshake::NameMode::shortnames;
+        if (auto misfit = handshake::host_misfit(host, mode)) {
+            self->fail(atom("badarg"), "cannot connect to " + std::string(self->peer_.name()) + ": " + *misfit);
             return;
         }
         self->node_.resolver->async_address_please(
